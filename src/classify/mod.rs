@@ -1,0 +1,183 @@
+//! Classification: what kind of failure an attempt was, whether another attempt can help, and
+//! how long the server asked us to wait.
+//!
+//! In: the facts of a finished attempt ([`ExitFacts`]) and what the rule matcher saw in its output.
+//! Out: a [`Classification`]. Everything here is pure: no clock, no disk, no processes.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of failure. The words are the product's: they appear in outputs, the summary and
+/// `retry_on` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// The network failed: refused, reset, DNS, TLS, unreachable.
+    Network,
+    /// A server asked us to slow down (HTTP 429, API rate limits).
+    RateLimit,
+    /// The machine ran short: disk, memory, file descriptors, processes.
+    Resource,
+    /// Something that usually passes on its own: 5xx, lock contention, "try again".
+    Transient,
+    /// The attempt ran out of time.
+    Timeout,
+    /// Another attempt cannot help: compile errors, failing assertions, 404, bad flags.
+    Permanent,
+    /// Nothing matched.
+    Unknown,
+}
+
+impl Category {
+    /// Every category, in documentation order.
+    pub const ALL: [Category; 7] = [
+        Category::Network,
+        Category::RateLimit,
+        Category::Resource,
+        Category::Transient,
+        Category::Timeout,
+        Category::Permanent,
+        Category::Unknown,
+    ];
+
+    /// The name used in inputs, outputs and rules files.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Network => "network",
+            Category::RateLimit => "rate_limit",
+            Category::Resource => "resource",
+            Category::Transient => "transient",
+            Category::Timeout => "timeout",
+            Category::Permanent => "permanent",
+            Category::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a category name as written in `retry_on` or a rules file.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether a failure of this category is worth another attempt when no rule says otherwise.
+    ///
+    /// `unknown` counts as retryable: recover cannot tell, and retrying is what the step asked for.
+    #[must_use]
+    pub fn is_retryable_by_default(self) -> bool {
+        !matches!(self, Category::Permanent)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a failure is, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Expected noise.
+    Low,
+    /// Worth a look when it repeats.
+    Medium,
+    /// Blocks the step.
+    High,
+    /// Blocks the step and likely others.
+    Critical,
+}
+
+/// How an attempt ended, as far as classification cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitFacts {
+    /// The exit code (128 + n for a signal death, as a shell reports it).
+    pub exit_code: i32,
+    /// The signal that killed the command, if one did.
+    pub signal: Option<i32>,
+    /// Whether recover stopped the attempt because its time ran out.
+    pub timed_out: bool,
+}
+
+/// The verdict on one failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// The kind of failure.
+    pub category: Category,
+    /// How bad it is.
+    pub severity: Severity,
+    /// Whether another attempt can help.
+    pub retryable: bool,
+    /// The name of the rule that matched, or `None` when the verdict comes from the exit alone.
+    pub rule: Option<String>,
+    /// The output line the rule matched (bounded in length).
+    pub line: Option<String>,
+    /// How long the server asked us to wait (`Retry-After` and the like).
+    pub wait_hint: Option<Duration>,
+}
+
+impl Classification {
+    /// The verdict when no rule matched: a timeout is `timeout`, a SIGKILL (137) is `resource`
+    /// (most often the kernel's out-of-memory killer), 126 and 127 (not executable, not found)
+    /// are `permanent`, and anything else is `unknown`.
+    #[must_use]
+    pub fn from_exit(facts: &ExitFacts) -> Classification {
+        let (category, severity) = if facts.timed_out {
+            (Category::Timeout, Severity::Medium)
+        } else if facts.signal == Some(9) || (facts.signal.is_none() && facts.exit_code == 137) {
+            (Category::Resource, Severity::High)
+        } else if matches!(facts.exit_code, 126 | 127) {
+            (Category::Permanent, Severity::High)
+        } else {
+            (Category::Unknown, Severity::Medium)
+        };
+        Classification {
+            category,
+            severity,
+            retryable: category.is_retryable_by_default(),
+            rule: None,
+            line: None,
+            wait_hint: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(exit_code: i32, signal: Option<i32>, timed_out: bool) -> ExitFacts {
+        ExitFacts {
+            exit_code,
+            signal,
+            timed_out,
+        }
+    }
+
+    #[test]
+    fn exit_alone_gives_the_documented_defaults() {
+        let cases = [
+            (facts(143, Some(15), true), Category::Timeout, true),
+            (facts(137, Some(9), false), Category::Resource, true),
+            (facts(137, None, false), Category::Resource, true),
+            (facts(127, None, false), Category::Permanent, false),
+            (facts(126, None, false), Category::Permanent, false),
+            (facts(1, None, false), Category::Unknown, true),
+        ];
+        for (f, category, retryable) in cases {
+            let c = Classification::from_exit(&f);
+            assert_eq!((c.category, c.retryable), (category, retryable), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn category_names_round_trip() {
+        for c in Category::ALL {
+            assert_eq!(Category::from_name(c.as_str()), Some(c));
+        }
+        assert_eq!(Category::from_name("flaky"), None);
+    }
+}

@@ -1,0 +1,210 @@
+//! One output stream of an attempt: relayed byte for byte as it comes, and teed into observers
+//! (the rule matcher) and a bounded tail for the report.
+//!
+//! In: the read end of the child's pipe and the writer it goes to. Out: the tail and a count.
+//! This code is synchronous on purpose: each stream gets its own thread with blocking reads and
+//! writes, so a slow reader downstream never stalls the timers and signals of the attempt loop.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Which stream a chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The command's standard output.
+    Stdout,
+    /// The command's standard error.
+    Stderr,
+}
+
+/// Something that watches an attempt's output as it passes, such as the rule matcher.
+///
+/// Chunks arrive in order but split anywhere, even inside a line or a UTF-8 sequence.
+pub trait Observer: Send {
+    /// Sees the next chunk of the stream.
+    fn observe(&mut self, chunk: &[u8]);
+}
+
+/// The last bytes of a stream, kept for the report.
+///
+/// Bounded so that a command printing gigabytes costs recover no more memory than a short one.
+#[derive(Debug, Clone, Default)]
+pub struct Tail {
+    bytes: VecDeque<u8>,
+    capacity: usize,
+    total: u64,
+}
+
+impl Tail {
+    /// The tail size kept per stream.
+    ///
+    /// # Defaults
+    /// 64 KiB: enough for the report's last 50 lines at GitHub's usual widths.
+    pub const DEFAULT_CAPACITY: usize = 64 * 1024;
+
+    /// A tail that keeps at most `capacity` bytes.
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Tail {
+        Tail {
+            bytes: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            total: 0,
+        }
+    }
+
+    /// Appends a chunk, dropping the oldest bytes past the capacity.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.total += chunk.len() as u64;
+        if chunk.len() >= self.capacity {
+            self.bytes.clear();
+            self.bytes.extend(&chunk[chunk.len() - self.capacity..]);
+            return;
+        }
+        let overflow = (self.bytes.len() + chunk.len()).saturating_sub(self.capacity);
+        self.bytes.drain(..overflow);
+        self.bytes.extend(chunk);
+    }
+
+    /// The kept bytes, oldest first.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.bytes.iter().copied().collect()
+    }
+
+    /// How many bytes passed in all, kept or not.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Whether bytes were dropped from the front.
+    #[must_use]
+    pub fn is_truncated(&self) -> bool {
+        self.total > self.bytes.len() as u64
+    }
+}
+
+/// What a relay thread hands back when its stream ends.
+pub struct Relayed {
+    /// The last bytes of the stream.
+    pub tail: Tail,
+    /// The observers, returned so their findings can be collected.
+    pub observers: Vec<Box<dyn Observer>>,
+    /// The first error writing downstream, if any; reading went on regardless.
+    pub write_error: Option<io::Error>,
+}
+
+/// The read size. Large enough that a fast producer costs few system calls, small enough to
+/// keep the relay's memory flat.
+const CHUNK: usize = 64 * 1024;
+
+/// Copies `input` to `output` until end of file, teeing each chunk to `observers` and the tail.
+///
+/// Every chunk is written as soon as it is read, with no buffering, so output appears live.
+/// A failing writer (a closed stdout) does not stop the relay: the child must never block on
+/// a full pipe, so reading goes on and the bytes still reach the observers and the tail.
+/// `progress` counts the bytes read, so the attempt loop can tell a live stream from a stuck one.
+///
+/// # Errors
+/// Only a failure to read `input` (other than an interrupted call) ends the relay early.
+pub fn relay(
+    mut input: impl Read,
+    mut output: impl Write,
+    mut observers: Vec<Box<dyn Observer>>,
+    tail_capacity: usize,
+    progress: &Arc<AtomicU64>,
+) -> io::Result<Relayed> {
+    let mut tail = Tail::with_capacity(tail_capacity);
+    let mut write_error = None;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        if write_error.is_none() {
+            if let Err(e) = output.write_all(chunk).and_then(|()| output.flush()) {
+                write_error = Some(e);
+            }
+        }
+        for observer in &mut observers {
+            observer.observe(chunk);
+        }
+        tail.push(chunk);
+        progress.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    Ok(Relayed {
+        tail,
+        observers,
+        write_error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn tail_keeps_the_last_bytes() {
+        let mut tail = Tail::with_capacity(4);
+        tail.push(b"ab");
+        tail.push(b"cde");
+        assert_eq!(tail.to_vec(), b"bcde");
+        tail.push(b"0123456789");
+        assert_eq!(tail.to_vec(), b"6789");
+        assert_eq!(tail.total(), 15);
+        assert!(tail.is_truncated());
+    }
+
+    struct Collect(Arc<Mutex<Vec<u8>>>);
+    impl Observer for Collect {
+        fn observe(&mut self, chunk: &[u8]) {
+            self.0.lock().unwrap().extend_from_slice(chunk);
+        }
+    }
+
+    #[test]
+    fn relay_copies_bytes_unchanged_to_the_writer_and_observers() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut out = Vec::new();
+        let progress = Arc::new(AtomicU64::new(0));
+        let relayed = relay(
+            &input[..],
+            &mut out,
+            vec![Box::new(Collect(Arc::clone(&seen)))],
+            10,
+            &progress,
+        )
+        .unwrap();
+        assert_eq!(out, input);
+        assert_eq!(*seen.lock().unwrap(), input);
+        assert_eq!(relayed.tail.to_vec(), &input[input.len() - 10..]);
+        assert_eq!(progress.load(Ordering::Relaxed), 300_000);
+    }
+
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_broken_writer_does_not_stop_reading() {
+        let input = vec![b'x'; 200_000];
+        let progress = Arc::new(AtomicU64::new(0));
+        let relayed = relay(&input[..], Broken, Vec::new(), 8, &progress).unwrap();
+        assert_eq!(relayed.tail.total(), 200_000);
+        assert!(relayed.write_error.is_some());
+    }
+}

@@ -1,0 +1,3 @@
+//! The `recover` binary: parse the command line, call the library, exit with its code.
+
+fn main() {}
