@@ -27,6 +27,20 @@ pub trait Observer: Send {
     fn observe(&mut self, chunk: &[u8]);
 }
 
+/// No observer at all.
+impl Observer for () {
+    fn observe(&mut self, _chunk: &[u8]) {}
+}
+
+/// An observer that may be absent (no rules loaded, say).
+impl<T: Observer> Observer for Option<T> {
+    fn observe(&mut self, chunk: &[u8]) {
+        if let Some(inner) = self {
+            inner.observe(chunk);
+        }
+    }
+}
+
 /// The last bytes of a stream, kept for the report.
 ///
 /// Bounded so that a command printing gigabytes costs recover no more memory than a short one.
@@ -87,11 +101,11 @@ impl Tail {
 }
 
 /// What a relay thread hands back when its stream ends.
-pub struct Relayed {
+pub struct Relayed<O> {
     /// The last bytes of the stream.
     pub tail: Tail,
-    /// The observers, returned so their findings can be collected.
-    pub observers: Vec<Box<dyn Observer>>,
+    /// The observer, handed back so its findings can be collected.
+    pub observer: O,
     /// The first error writing downstream, if any; reading went on regardless.
     pub write_error: Option<io::Error>,
 }
@@ -100,7 +114,7 @@ pub struct Relayed {
 /// keep the relay's memory flat.
 const CHUNK: usize = 64 * 1024;
 
-/// Copies `input` to `output` until end of file, teeing each chunk to `observers` and the tail.
+/// Copies `input` to `output` until end of file, teeing each chunk to `observer` and the tail.
 ///
 /// Every chunk is written as soon as it is read, with no buffering, so output appears live.
 /// A failing writer (a closed stdout) does not stop the relay: the child must never block on
@@ -109,13 +123,13 @@ const CHUNK: usize = 64 * 1024;
 ///
 /// # Errors
 /// Only a failure to read `input` (other than an interrupted call) ends the relay early.
-pub fn relay(
+pub fn relay<O: Observer>(
     mut input: impl Read,
     mut output: impl Write,
-    mut observers: Vec<Box<dyn Observer>>,
+    mut observer: O,
     tail_capacity: usize,
     progress: &Arc<AtomicU64>,
-) -> io::Result<Relayed> {
+) -> io::Result<Relayed<O>> {
     let mut tail = Tail::with_capacity(tail_capacity);
     let mut write_error = None;
     let mut buf = vec![0u8; CHUNK];
@@ -127,14 +141,12 @@ pub fn relay(
             Err(e) => return Err(e),
         };
         let chunk = &buf[..n];
-        if write_error.is_none() {
-            if let Err(e) = output.write_all(chunk).and_then(|()| output.flush()) {
-                write_error = Some(e);
-            }
+        if write_error.is_none()
+            && let Err(e) = output.write_all(chunk).and_then(|()| output.flush())
+        {
+            write_error = Some(e);
         }
-        for observer in &mut observers {
-            observer.observe(chunk);
-        }
+        observer.observe(chunk);
         tail.push(chunk);
         progress.fetch_add(n as u64, Ordering::Relaxed);
     }
@@ -178,7 +190,7 @@ mod tests {
         let relayed = relay(
             &input[..],
             &mut out,
-            vec![Box::new(Collect(Arc::clone(&seen)))],
+            Collect(Arc::clone(&seen)),
             10,
             &progress,
         )
@@ -203,7 +215,7 @@ mod tests {
     fn a_broken_writer_does_not_stop_reading() {
         let input = vec![b'x'; 200_000];
         let progress = Arc::new(AtomicU64::new(0));
-        let relayed = relay(&input[..], Broken, Vec::new(), 8, &progress).unwrap();
+        let relayed = relay(&input[..], Broken, (), 8, &progress).unwrap();
         assert_eq!(relayed.tail.total(), 200_000);
         assert!(relayed.write_error.is_some());
     }
