@@ -152,7 +152,7 @@ pub fn relay<O: Observer>(
     }
     Ok(Relayed {
         tail,
-        observers,
+        observer,
         write_error,
     })
 }
