@@ -194,6 +194,10 @@ pub struct Context<'a, C: Classifier> {
 }
 
 /// Runs the plan's attempts until one passes, retrying stops, or recover is cancelled.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the loop reads top to bottom in the order of the flow"
+)]
 pub async fn run<C: Classifier>(
     plan: &Plan,
     ctx: Context<'_, C>,

@@ -140,8 +140,9 @@ impl SideFiles {
 
     /// Appends each copy to its real file, never truncating what is there.
     ///
-    /// # Errors
-    /// The variable and error of each file that could not be appended; the others still are.
+    /// Returns the variable and error of each file that could not be appended; the others
+    /// still are.
+    #[must_use]
     pub fn commit(&self) -> Vec<(&'static str, io::Error)> {
         let mut errors = Vec::new();
         for (var, copy, real) in &self.files {

@@ -112,16 +112,18 @@ impl Shell {
         }
     }
 
+    /// The template's words; `parse` has checked that they split.
+    fn words(&self) -> Vec<String> {
+        shlex::split(self.template()).unwrap_or_default()
+    }
+
     /// The program to start (`bash`, or `%ComSpec%` resolved for cmd).
     #[must_use]
     pub fn program(&self) -> OsString {
-        match self {
-            Shell::Cmd => std::env::var_os("ComSpec").unwrap_or_else(|| "cmd.exe".into()),
-            _ => {
-                let words = shlex::split(self.template()).expect("templates were checked by parse");
-                words[0].clone().into()
-            }
+        if *self == Shell::Cmd {
+            return std::env::var_os("ComSpec").unwrap_or_else(|| "cmd.exe".into());
         }
+        self.words().into_iter().next().unwrap_or_default().into()
     }
 
     /// The arguments after the program, with `{0}` replaced by `script`.
@@ -130,9 +132,9 @@ impl Shell {
     #[must_use]
     pub fn args(&self, script: &Path) -> Vec<OsString> {
         let path = script.to_string_lossy();
-        let words = shlex::split(self.template()).expect("templates were checked by parse");
-        words[1..]
+        self.words()
             .iter()
+            .skip(1)
             .map(|w| w.replace("{0}", &path).into())
             .collect()
     }

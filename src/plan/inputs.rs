@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// One input of `recover run` (and of the action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InputSpec {
-    /// The snake_case name, as in the action (`max_attempts`).
+    /// The `snake_case` name, as in the action (`max_attempts`).
     pub name: &'static str,
     /// The default as text, or `None` when absent means "not set".
     pub default: Option<&'static str>,

@@ -133,18 +133,16 @@ impl Checker<'_> {
         let value = self.raw.get(input)?;
         let parsed = value.parse::<f64>().ok().filter(|v| v.is_finite());
         let ok = parsed.filter(|v| if allow_zero { *v >= 0.0 } else { *v > 0.0 });
-        match ok.and_then(|v| Duration::try_from_secs_f64(v * scale).ok()) {
-            Some(d) => Some(d),
-            None => {
-                let what = if allow_zero {
-                    "a number of 0 or more"
-                } else {
-                    "a number greater than 0"
-                };
-                self.invalid(input, value, what);
-                None
-            }
+        let duration = ok.and_then(|v| Duration::try_from_secs_f64(v * scale).ok());
+        if duration.is_none() {
+            let what = if allow_zero {
+                "a number of 0 or more"
+            } else {
+                "a number greater than 0"
+            };
+            self.invalid(input, value, what);
         }
+        duration
     }
 
     fn boolean(&mut self, input: &'static str) -> bool {
@@ -210,10 +208,7 @@ impl Checker<'_> {
     }
 
     fn choice<T: Copy>(&mut self, input: &'static str, options: &[(&str, T)], expected: &str) -> T {
-        let value = self
-            .raw
-            .get(input)
-            .expect("inputs with choices have defaults");
+        let value = self.raw.get(input).unwrap_or_default();
         if let Some((_, v)) = options
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(value))
@@ -238,44 +233,8 @@ impl Plan {
             raw,
             errors: Vec::new(),
         };
-        let shell = c.shell("shell", None);
-        let script = |text: Option<String>, shell: &Shell| {
-            text.map(|text| Program::Script {
-                text,
-                shell: shell.clone(),
-            })
-        };
-        let command = match (c.text("command"), argv.is_empty()) {
-            (Some(_), false) => {
-                c.fail(
-                    "command",
-                    "give a command or a program after --, not both".to_owned(),
-                );
-                None
-            }
-            (Some(text), true) => script(Some(text), &shell),
-            (None, false) => Some(Program::Argv(argv)),
-            (None, true) => {
-                c.fail(
-                    "command",
-                    "required; give a script in command, or a program after --".to_owned(),
-                );
-                None
-            }
-        };
-        let retry_command = script(c.text("new_command_on_retry"), &shell);
-        let on_retry_command = script(c.text("on_retry_command"), &shell);
-        for program in [&command, &retry_command, &on_retry_command]
-            .into_iter()
-            .flatten()
-        {
-            if let Program::Script { shell, .. } = program {
-                check_shell_exists(&mut c, shell);
-                break;
-            }
-        }
-
-        let max_attempts = c.count("max_attempts");
+        let (command, retry_command, on_retry_command) = commands(&mut c, argv);
+        let policy = policy(&mut c);
         let minutes = c.duration("timeout_minutes", 60.0, false);
         let seconds = c.duration("timeout_seconds", 1.0, false);
         if minutes.is_some() && seconds.is_some() {
@@ -284,89 +243,130 @@ impl Plan {
                 "set timeout_minutes or timeout_seconds, not both".to_owned(),
             );
         }
-        let attempt_timeout = minutes.or(seconds);
-        let base = c
-            .duration("retry_wait_seconds", 1.0, true)
-            .unwrap_or_default();
         let _polling = c.duration("polling_interval_seconds", 1.0, true);
-        let retry_on = match RetryOn::parse(raw.get("retry_on").unwrap_or("any")) {
-            Ok(r) => r,
-            Err(item) => {
-                c.invalid("retry_on", &item, RetryOn::ACCEPTED);
-                RetryOn::any()
-            }
-        };
         let warning_on_retry = c.boolean("warning_on_retry");
-        let retry_on_exit_codes = c.exit_codes("retry_on_exit_code");
         let continue_on_error = c.boolean("continue_on_error");
         let working_directory = c.text("working_directory").map(PathBuf::from);
-        if let Some(dir) = &working_directory
-            && !dir.is_dir()
-        {
-            c.fail(
-                "working_directory",
-                format!("{:?} is not a directory", dir.display().to_string()),
-            );
+        if let Some(dir) = working_directory.as_ref().filter(|d| !d.is_dir()) {
+            let shown = dir.display().to_string();
+            c.fail("working_directory", format!("{shown:?} is not a directory"));
         }
         let total_timeout = c.duration("total_timeout_seconds", 1.0, false);
         let kill_grace = c
             .duration("kill_grace_seconds", 1.0, true)
             .unwrap_or_default();
-        let backoff = c.choice(
-            "backoff",
-            &[
-                ("fixed", Backoff::Fixed),
-                ("linear", Backoff::Linear),
-                ("exponential", Backoff::Exponential),
-            ],
-            "fixed, linear or exponential",
-        );
-        let factor = match raw.get("backoff_factor").map(str::parse::<f64>) {
-            Some(Ok(f)) if f.is_finite() && f >= 1.0 => f,
-            _ => {
-                let value = raw.get("backoff_factor").unwrap_or_default().to_owned();
-                c.invalid("backoff_factor", &value, "a number of 1 or more");
-                2.0
-            }
-        };
-        let cap = c.duration("max_wait_seconds", 1.0, true);
-        let jitter = c.choice(
-            "jitter",
-            &[
-                ("none", Jitter::None),
-                ("full", Jitter::Full),
-                ("equal", Jitter::Equal),
-                ("decorrelated", Jitter::Decorrelated),
-            ],
-            "none, full, equal or decorrelated",
-        );
-
-        if !c.errors.is_empty() {
-            return Err(c.errors);
+        match command {
+            Some(command) if c.errors.is_empty() => Ok(Plan {
+                command,
+                retry_command,
+                on_retry_command,
+                policy,
+                attempt_timeout: minutes.or(seconds),
+                total_timeout,
+                kill_grace,
+                warning_on_retry,
+                continue_on_error,
+                working_directory,
+            }),
+            _ => Err(c.errors),
         }
-        Ok(Plan {
-            command: command.expect("a missing command is an error above"),
-            retry_command,
-            on_retry_command,
-            policy: Policy {
-                max_attempts,
-                retry_on,
-                retry_on_exit_codes,
-                waits: WaitPolicy {
-                    base,
-                    backoff,
-                    factor,
-                    cap,
-                    jitter,
-                },
-            },
-            attempt_timeout,
-            total_timeout,
-            kill_grace,
-            warning_on_retry,
-            continue_on_error,
-            working_directory,
+    }
+}
+
+/// The command, `new_command_on_retry` and `on_retry_command`, all run with `shell`.
+fn commands(
+    c: &mut Checker<'_>,
+    argv: Vec<OsString>,
+) -> (Option<Program>, Option<Program>, Option<Program>) {
+    let shell = c.shell("shell", None);
+    let script = |text: Option<String>| {
+        text.map(|text| Program::Script {
+            text,
+            shell: shell.clone(),
         })
+    };
+    let command = match (c.text("command"), argv.is_empty()) {
+        (Some(_), false) => {
+            c.fail(
+                "command",
+                "give a command or a program after --, not both".to_owned(),
+            );
+            None
+        }
+        (Some(text), true) => script(Some(text)),
+        (None, false) => Some(Program::Argv(argv)),
+        (None, true) => {
+            c.fail(
+                "command",
+                "required; give a script in command, or a program after --".to_owned(),
+            );
+            None
+        }
+    };
+    let retry_command = script(c.text("new_command_on_retry"));
+    let on_retry_command = script(c.text("on_retry_command"));
+    let uses_shell = [&command, &retry_command, &on_retry_command]
+        .into_iter()
+        .any(|p| matches!(p, Some(Program::Script { .. })));
+    if uses_shell {
+        check_shell_exists(c, &shell);
+    }
+    (command, retry_command, on_retry_command)
+}
+
+/// `max_attempts`, `retry_on`, `retry_on_exit_code` and the waits.
+fn policy(c: &mut Checker<'_>) -> Policy {
+    let max_attempts = c.count("max_attempts");
+    let retry_on = match RetryOn::parse(c.raw.get("retry_on").unwrap_or("any")) {
+        Ok(r) => r,
+        Err(item) => {
+            c.invalid("retry_on", &item, RetryOn::ACCEPTED);
+            RetryOn::any()
+        }
+    };
+    let retry_on_exit_codes = c.exit_codes("retry_on_exit_code");
+    let base = c
+        .duration("retry_wait_seconds", 1.0, true)
+        .unwrap_or_default();
+    let backoff = c.choice(
+        "backoff",
+        &[
+            ("fixed", Backoff::Fixed),
+            ("linear", Backoff::Linear),
+            ("exponential", Backoff::Exponential),
+        ],
+        "fixed, linear or exponential",
+    );
+    let factor = match c.raw.get("backoff_factor").map(str::parse::<f64>) {
+        Some(Ok(f)) if f.is_finite() && f >= 1.0 => f,
+        _ => {
+            let value = c.raw.get("backoff_factor").unwrap_or_default().to_owned();
+            c.invalid("backoff_factor", &value, "a number of 1 or more");
+            2.0
+        }
+    };
+    let cap = c.duration("max_wait_seconds", 1.0, true);
+    let jitter = c.choice(
+        "jitter",
+        &[
+            ("none", Jitter::None),
+            ("full", Jitter::Full),
+            ("equal", Jitter::Equal),
+            ("decorrelated", Jitter::Decorrelated),
+        ],
+        "none, full, equal or decorrelated",
+    );
+    Policy {
+        max_attempts,
+        retry_on,
+        retry_on_exit_codes,
+        waits: WaitPolicy {
+            base,
+            backoff,
+            factor,
+            cap,
+            jitter,
+        },
     }
 }
 

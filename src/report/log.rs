@@ -4,6 +4,7 @@
 //! with `::group::` folds and `::warning::` annotations. Elsewhere they are plain `recover: ...`
 //! lines on stderr, so stdout stays the command's own.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -184,10 +185,10 @@ fn failure(attempt: &AttemptRecord) -> String {
         format!("exit code {}", attempt.exit_code)
     };
     if let Some(c) = &attempt.classification {
-        match &c.rule {
-            Some(rule) => text.push_str(&format!(" ({}, rule {rule})", c.category)),
-            None => text.push_str(&format!(" ({})", c.category)),
-        }
+        let _ = match &c.rule {
+            Some(rule) => write!(text, " ({}, rule {rule})", c.category),
+            None => write!(text, " ({})", c.category),
+        };
     }
     text
 }

@@ -1,5 +1,6 @@
 //! Step outputs, appended to `$GITHUB_OUTPUT` with multi-line-safe delimiters.
 
+use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
@@ -19,7 +20,7 @@ pub fn format(outputs: &[(&str, String)]) -> String {
                 break candidate;
             }
         };
-        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+        let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
     }
     text
 }
