@@ -460,3 +460,164 @@ async fn run_on_retry(
         ));
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::plan::RawInputs;
+    use std::sync::Mutex;
+
+    /// A clock that only moves when the loop sleeps, and records each sleep.
+    struct FakeTime {
+        now: Mutex<Instant>,
+        slept: Mutex<Vec<Duration>>,
+    }
+
+    impl FakeTime {
+        fn new() -> FakeTime {
+            FakeTime {
+                now: Mutex::new(Instant::now()),
+                slept: Mutex::new(Vec::new()),
+            }
+        }
+        fn slept(&self) -> Vec<Duration> {
+            self.slept.lock().unwrap().clone()
+        }
+    }
+
+    impl Clock for FakeTime {
+        fn now(&self) -> Instant {
+            *self.now.lock().unwrap()
+        }
+    }
+
+    impl Sleeper for FakeTime {
+        fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+            *self.now.lock().unwrap() += duration;
+            self.slept.lock().unwrap().push(duration);
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    fn plan(pairs: &[(&str, &str)]) -> Plan {
+        let argv = vec!["sh".into(), "-c".into(), "exit 3".into()];
+        Plan::from_inputs(&RawInputs::from_pairs(pairs.iter().copied()), argv).unwrap()
+    }
+
+    fn run_with(plan: &Plan, time: &FakeTime, seed: u64) -> RunResult {
+        let dir = tempfile::tempdir().unwrap();
+        let env = BaseEnv::new(std::env::vars_os());
+        let (mut log, _) = Log::capture(false);
+        let (_tx, mut cancel) = Cancel::manual();
+        let ctx = Context {
+            env: &env,
+            work_dir: dir.path(),
+            classifier: &ExitOnly,
+            clock: time,
+            sleeper: time,
+            waits: plan.policy.waits.waits_seeded(seed),
+            log: &mut log,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(run(plan, ctx, &mut cancel))
+    }
+
+    fn secs(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|s| Duration::from_secs(*s)).collect()
+    }
+
+    #[test]
+    fn waits_follow_the_backoff_and_none_follows_the_last_attempt() {
+        let cases: [(&[(&str, &str)], Vec<Duration>); 4] = [
+            (&[("max_attempts", "4")], secs(&[10, 10, 10])),
+            (
+                &[
+                    ("max_attempts", "4"),
+                    ("backoff", "linear"),
+                    ("retry_wait_seconds", "5"),
+                ],
+                secs(&[5, 10, 15]),
+            ),
+            (
+                &[
+                    ("max_attempts", "5"),
+                    ("backoff", "exponential"),
+                    ("max_wait_seconds", "50"),
+                ],
+                secs(&[10, 20, 40, 50]),
+            ),
+            (
+                &[("max_attempts", "3"), ("retry_wait_seconds", "0")],
+                secs(&[0, 0]),
+            ),
+        ];
+        for (inputs, want) in cases {
+            let time = FakeTime::new();
+            let result = run_with(&plan(inputs), &time, 1);
+            assert_eq!(time.slept(), want, "{inputs:?}");
+            assert_eq!(result.outcome, Outcome::Failure);
+            assert_eq!(result.give_up, Some(GiveUp::AttemptsExhausted));
+            assert_eq!(result.attempts.last().unwrap().wait_after, None);
+        }
+    }
+
+    #[test]
+    fn jittered_waits_are_the_seeded_sequence() {
+        for jitter in ["full", "equal", "decorrelated"] {
+            let p = plan(&[
+                ("max_attempts", "5"),
+                ("backoff", "exponential"),
+                ("jitter", jitter),
+            ]);
+            let time = FakeTime::new();
+            run_with(&p, &time, 99);
+            let want: Vec<Duration> = p.policy.waits.waits_seeded(99).take(4).collect();
+            assert_eq!(time.slept(), want, "{jitter}");
+        }
+    }
+
+    #[test]
+    fn no_wait_starts_that_the_deadline_cannot_fit() {
+        let p = plan(&[
+            ("max_attempts", "10"),
+            ("backoff", "exponential"),
+            ("total_timeout_seconds", "35"),
+        ]);
+        let time = FakeTime::new();
+        let result = run_with(&p, &time, 1);
+        // 10 s and 20 s fit in 35 s; the next 40 s wait would not, so recover stops there.
+        assert_eq!(time.slept(), secs(&[10, 20]));
+        assert_eq!(result.attempts.len(), 3);
+        assert_eq!(result.give_up, Some(GiveUp::Deadline));
+    }
+
+    #[test]
+    fn a_cancelled_run_starts_no_attempt() {
+        let p = plan(&[]);
+        let dir = tempfile::tempdir().unwrap();
+        let env = BaseEnv::new(std::env::vars_os());
+        let (mut log, _) = Log::capture(false);
+        let (tx, mut cancel) = Cancel::manual();
+        tx.send(Some(15)).unwrap();
+        let time = FakeTime::new();
+        let ctx = Context {
+            env: &env,
+            work_dir: dir.path(),
+            classifier: &ExitOnly,
+            clock: &time,
+            sleeper: &time,
+            waits: p.policy.waits.waits_seeded(0),
+            log: &mut log,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(run(&p, ctx, &mut cancel));
+        assert_eq!(result.outcome, Outcome::Cancelled);
+        assert!(result.attempts.is_empty());
+    }
+}
