@@ -525,13 +525,15 @@ mod tests {
         runtime.block_on(run(plan, ctx, &mut cancel))
     }
 
+    type Input = (&'static str, &'static str);
+
     fn secs(values: &[u64]) -> Vec<Duration> {
         values.iter().map(|s| Duration::from_secs(*s)).collect()
     }
 
     #[test]
     fn waits_follow_the_backoff_and_none_follows_the_last_attempt() {
-        let cases: [(&[(&str, &str)], Vec<Duration>); 4] = [
+        let cases: [(&[Input], Vec<Duration>); 4] = [
             (&[("max_attempts", "4")], secs(&[10, 10, 10])),
             (
                 &[
