@@ -7,6 +7,7 @@
 //! test that keeps `action.yml` in step are all made from it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// One input of `recover run` (and of the action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,9 +235,28 @@ pub fn spec(name: &str) -> Option<&'static InputSpec> {
     INPUTS.iter().find(|s| s.name == name)
 }
 
+/// The inputs as a Markdown table, as the README shows them.
+#[must_use]
+pub fn markdown_table() -> String {
+    let mut table = String::from("| input | default | description |\n|---|---|---|\n");
+    for spec in INPUTS {
+        let default = spec.default.map_or_else(String::new, |d| format!("`{d}`"));
+        let description = spec.description.replace('|', "\\|");
+        let _ = writeln!(table, "| `{}` | {default} | {description} |", spec.name);
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readme_lists_every_input() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(readme.contains(&table), "README.md's inputs table is stale; it should read:\n{table}");
+    }
 
     #[test]
     fn flags_win_over_env_and_empty_means_absent() {
