@@ -334,5 +334,9 @@ fn values_are_trimmed() {
         .status(1)
         .run();
     assert_eq!(out.output("total_attempts"), "2");
-    assert!(!out.stdout.contains("::warning::"), "{}", out.describe());
+    assert!(
+        !out.stdout.contains("::warning::Attempt"),
+        "{}",
+        out.describe()
+    );
 }
