@@ -154,9 +154,12 @@ fn advice(out: &mut String, report: &Report<'_>) {
         ));
     }
     if report.is_flaky() {
+        let times = match report.attempt_count() - 1 {
+            1 => "once".to_owned(),
+            n => format!("{n} times"),
+        };
         tips.push(format!(
-            "This step is flaky: it failed {} time(s) before passing. `on_flaky: warn` makes that visible on every run.",
-            report.attempt_count() - 1
+            "This step is flaky: it failed {times} before passing. `on_flaky: warn` makes that visible on every run."
         ));
     }
     for tip in tips {
