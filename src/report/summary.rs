@@ -11,6 +11,7 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use super::{Report, ending, human, signal_name};
+use crate::plan::OnFlaky;
 use crate::run::{AttemptKind, AttemptRecord, Outcome};
 
 /// The most one step's summary may take. GitHub allows 1 MiB per step; a report that a person
@@ -158,8 +159,13 @@ fn advice(out: &mut String, report: &Report<'_>) {
             1 => "once".to_owned(),
             n => format!("{n} times"),
         };
+        let hint = if report.plan.on_flaky == OnFlaky::Pass {
+            " `on_flaky: warn` makes that visible on every run."
+        } else {
+            ""
+        };
         tips.push(format!(
-            "This step is flaky: it failed {times} before passing. `on_flaky: warn` makes that visible on every run."
+            "This step is flaky: it failed {times} before passing.{hint}"
         ));
     }
     for tip in tips {
