@@ -37,19 +37,22 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 
-# Prints "<median ms> <mean user+sys ms>" for the named command of a hyperfine JSON export.
+# Prints "<median ms> <mean user+sys ms> <min ms>" for the named command of a hyperfine JSON
+# export.
 figures() {
   jq -r --arg name "$2" \
     '.results[] | select(.command == $name)
-     | "\(.median * 1000) \((.user + .system) * 1000)"' "$1"
+     | "\(.median * 1000) \((.user + .system) * 1000) \(.min * 1000)"' "$1"
 }
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '== (a) start-up overhead, %s runs each\n' "${runs}"
 hyperfine --shell=none --warmup 20 --runs "${runs}" --export-json "${work}/startup.json" \
   --command-name bare "true" \
   --command-name recover "${bin} run --max-attempts 1 -- true"
-read -r bare_median _ < <(figures "${work}/startup.json" bare)
-read -r recover_median _ < <(figures "${work}/startup.json" recover)
+read -r bare_median bare_cpu bare_min < <(figures "${work}/startup.json" bare)
+read -r recover_median recover_cpu recover_min < <(figures "${work}/startup.json" recover)
 overhead_ms="$(jq -n --argjson a "${recover_median}" --argjson b "${bare_median}" '$a - $b')"
 
 declare -A cpu_bare cpu_recover
@@ -59,8 +62,8 @@ for output in pipe null; do
     --export-json "${work}/big-${output}.json" \
     --command-name bare "head -c ${bytes} /dev/zero" \
     --command-name recover "${bin} run --max-attempts 1 -- head -c ${bytes} /dev/zero"
-  read -r _ cpu_bare["${output}"] < <(figures "${work}/big-${output}.json" bare)
-  read -r _ cpu_recover["${output}"] < <(figures "${work}/big-${output}.json" recover)
+  read -r _ cpu_bare["${output}"] _ < <(figures "${work}/big-${output}.json" bare)
+  read -r _ cpu_recover["${output}"] _ < <(figures "${work}/big-${output}.json" recover)
 done
 
 verdict() {
@@ -71,9 +74,13 @@ verdict() {
   fi
 }
 
-printf '\n== Summary (%s, %s cores, %s)\n' "$(uname -srm)" "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf '\n== Summary (%s, %s cores, %s, recover %s)\n' "$(uname -srm)" "$(nproc)" \
+  "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git describe --always --dirty 2>/dev/null || printf unknown)"
+printf 'load average before: %s; after: %s\n' "${load_before}" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '(a) median: true %.2f ms, recover %.2f ms, overhead %.2f ms (target <= 5 ms: %s)\n' \
   "${bare_median}" "${recover_median}" "${overhead_ms}" "$(verdict "${overhead_ms}" 5)"
+printf '    min: true %.2f ms, recover %.2f ms; CPU (user+sys): true %.2f ms, recover %.2f ms\n' \
+  "${bare_min}" "${recover_min}" "${bare_cpu}" "${recover_cpu}"
 for output in pipe null; do
   extra="$(jq -n --argjson r "${cpu_recover[${output}]}" --argjson b "${cpu_bare[${output}]}" \
     '($r - $b) / $b * 100')"
