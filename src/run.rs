@@ -291,12 +291,16 @@ impl<C: Classifier> Runner<'_, C> {
     async fn attempts(&mut self, cancel: &mut Cancel) -> RunResult {
         let plan = self.plan;
         let mut attempts: Vec<AttemptRecord> = Vec::new();
+        // The runner files of the attempt being retried: still the final attempt's, should the
+        // deadline pass before the next attempt starts.
+        let mut retried: Option<SideFiles> = None;
         for number in 1..=plan.policy.max_attempts {
             if let Some(signal) = cancel.signal() {
                 return self.result(attempts, Outcome::Cancelled, None, Some(signal));
             }
             let left = self.remaining();
             if left.is_some_and(|l| l.is_zero()) {
+                self.pending = retried.take();
                 return self.result(attempts, Outcome::Failure, Some(GiveUp::Deadline), None);
             }
             let kind = if number == 1 {
@@ -348,6 +352,7 @@ impl<C: Classifier> Runner<'_, C> {
                     return self.result(attempts, Outcome::Failure, Some(reason), None);
                 }
                 Decision::Retry { wait, from_hint } => {
+                    retried = ex.side;
                     record.wait_after = Some(wait);
                     self.ctx.log.retrying(&record, plan, wait, from_hint);
                     attempts.push(record);
