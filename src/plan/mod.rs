@@ -156,6 +156,10 @@ impl fmt::Display for PlanError {
     }
 }
 
+/// The longest duration an input can ask for, in seconds: 100 years. Longer values mean the
+/// same (never, in practice) and are clamped, so that adding them to an instant cannot overflow.
+const LONGEST_SECS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
+
 /// Collects problems so that one run reports every bad input at once.
 struct Checker<'a> {
     raw: &'a RawInputs,
@@ -183,7 +187,8 @@ impl Checker<'_> {
         let value = self.raw.get(input)?;
         let parsed = value.parse::<f64>().ok().filter(|v| v.is_finite());
         let ok = parsed.filter(|v| if allow_zero { *v >= 0.0 } else { *v > 0.0 });
-        let duration = ok.and_then(|v| Duration::try_from_secs_f64(v * scale).ok());
+        let duration =
+            ok.and_then(|v| Duration::try_from_secs_f64((v * scale).min(LONGEST_SECS)).ok());
         if duration.is_none() {
             let what = if allow_zero {
                 "a number of 0 or more"
