@@ -326,6 +326,6 @@ pub fn code(value: &str) -> String {
 /// # Errors
 /// When the file cannot be opened or written.
 pub fn append(path: &Path, summary: &str) -> io::Result<()> {
-    let mut file = OpenOptions::new().append(true).open(path)?;
+    let mut file = OpenOptions::new().append(true).create(true).open(path)?;
     file.write_all(summary.as_bytes())
 }

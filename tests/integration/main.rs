@@ -14,6 +14,7 @@ mod deadline;
 mod environment;
 mod inputs;
 mod output;
+mod report;
 mod side_files;
 mod signals;
 mod timeout;
