@@ -9,4 +9,5 @@
 //! ```
 
 pub mod classify;
+pub mod cli;
 pub mod exec;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use memchr::{memchr, memrchr};
 use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
 use regex_automata::{Input, meta};
 
@@ -107,11 +108,19 @@ impl LineSet {
         } else {
             Some(
                 meta::Builder::new()
-                    .syntax(syntax::Config::new().multi_line(true).crlf(true))
+                    .syntax(
+                        syntax::Config::new()
+                            .multi_line(true)
+                            .crlf(true)
+                            .unicode(false)
+                            .utf8(false),
+                    )
                     .configure(
                         meta::Config::new()
                             .nfa_size_limit(Some(SET_SIZE_LIMIT))
-                            .hybrid_cache_capacity(SET_SIZE_LIMIT),
+                            .hybrid_cache_capacity(SET_SIZE_LIMIT)
+                            .which_captures(WhichCaptures::Implicit)
+                            .utf8_empty(false),
                     )
                     .build_many(&patterns)
                     .map_err(|e| RulesError::Set {

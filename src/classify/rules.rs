@@ -333,8 +333,11 @@ impl Rules {
         compile(parse(yaml, origin)?, origin)
     }
 
-    /// Builds the matcher sets over compiled rules.
-    fn from_compiled(rules: Vec<Rule>) -> Result<Rules, RulesError> {
+    /// Builds the matcher over compiled rules, in the order given.
+    ///
+    /// # Errors
+    /// [`RulesError::Set`] when the patterns together exceed the regex engine's size limits.
+    pub fn from_compiled(rules: Vec<Rule>) -> Result<Rules, RulesError> {
         let sets = LineSets::build(&rules)?;
         Ok(Rules { rules, sets })
     }
@@ -347,7 +350,7 @@ impl Rules {
 }
 
 /// Reads a rules file, refusing more than [`MAX_INPUT_BYTES`] without reading it all.
-fn read_capped(path: &Path, origin: &Origin) -> Result<String, RulesError> {
+pub(super) fn read_capped(path: &Path, origin: &Origin) -> Result<String, RulesError> {
     let read_error = |source| RulesError::Read {
         input: origin.clone(),
         source,
