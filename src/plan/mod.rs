@@ -425,7 +425,7 @@ fn rules(c: &mut Checker<'_>) -> Arc<Rules> {
                     Origin::Inline => "rules",
                     Origin::File(_) | Origin::Builtin => "rules_file",
                 },
-                _ => "rules",
+                RulesError::Set { .. } => "rules",
             };
             let mut message = error.to_string();
             let mut source = std::error::Error::source(&error);
