@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use std::sync::Arc;
-
-use crate::classify::matcher::{Found, StreamMatcher};
-use crate::classify::rules::Rules;
+use crate::classify::lazy::{LazyMatcher, PlanRules};
 use crate::classify::{Classification, ExitFacts, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
 use crate::exec::shell::Shell;
@@ -91,20 +88,15 @@ impl Classifier for ExitOnly {
 }
 
 /// Classification by rules: a matcher per stream while the output is relayed, then the verdict.
-impl Classifier for Arc<Rules> {
-    type Observer = StreamMatcher;
+impl Classifier for PlanRules {
+    type Observer = LazyMatcher;
 
-    fn observer(&self, stream: Stream) -> StreamMatcher {
-        self.matcher(stream)
+    fn observer(&self, stream: Stream) -> LazyMatcher {
+        PlanRules::observer(self, stream)
     }
 
-    fn classify(&self, found: [Option<StreamMatcher>; 2], facts: &ExitFacts) -> Classification {
-        let found: Vec<Found> = found
-            .into_iter()
-            .flatten()
-            .map(StreamMatcher::finish)
-            .collect();
-        Rules::classify(self, &found, facts)
+    fn classify(&self, found: [Option<LazyMatcher>; 2], facts: &ExitFacts) -> Classification {
+        PlanRules::classify(self, found, facts)
     }
 }
 

@@ -20,7 +20,7 @@ use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
 use regex_automata::{Input, meta};
 
-use super::rules::{Rule, Rules, RulesError, build_regex};
+use super::rules::{Rule, Rules, RulesError, StreamSelector, build_regex};
 use super::wait::{WaitHint, parse_hint};
 use crate::exec::stream::{Observer, Stream};
 
@@ -32,6 +32,11 @@ pub const MAX_LINE: usize = 4096;
 /// few megabytes; user rules add to them.
 const SET_SIZE_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The most memory each lazy DFA's cache may take, in bytes. Past it the cache is cleared and
+/// rebuilt as lines come: a little slower on pathological output, but recover's memory stays
+/// small whatever the command prints.
+const DFA_CACHE_LIMIT: usize = 2 * 1024 * 1024;
+
 /// What one pattern in a stream's set stands for.
 #[derive(Debug, Clone, Copy)]
 enum Target {
@@ -42,7 +47,7 @@ enum Target {
 }
 
 /// The compiled patterns of one stream.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct LineSet {
     /// Every pattern in one multi-pattern regex, to find candidate lines quickly; `None` when
     /// there are no patterns.
@@ -61,10 +66,15 @@ pub(super) struct LineSets {
 impl LineSets {
     /// Compiles the patterns of `rules` for each stream.
     pub(super) fn build(rules: &[Rule]) -> Result<LineSets, RulesError> {
-        Ok(LineSets {
-            stdout: LineSet::build(rules, Stream::Stdout)?,
-            stderr: LineSet::build(rules, Stream::Stderr)?,
-        })
+        let stdout = LineSet::build(rules, Stream::Stdout)?;
+        // Most rules watch both streams: when the two sets hold the same patterns, compile once
+        // and share (the compiled regexes are reference-counted, so a clone is cheap).
+        let stderr = if rules.iter().all(|r| r.stream == StreamSelector::Both) {
+            stdout.clone()
+        } else {
+            LineSet::build(rules, Stream::Stderr)?
+        };
+        Ok(LineSets { stdout, stderr })
     }
 
     fn get(&self, stream: Stream) -> &LineSet {
@@ -99,8 +109,9 @@ impl LineSet {
         let set = RegexSetBuilder::new(&patterns)
             .multi_line(true)
             .crlf(true)
+            .unicode(false)
             .size_limit(SET_SIZE_LIMIT)
-            .dfa_size_limit(SET_SIZE_LIMIT)
+            .dfa_size_limit(DFA_CACHE_LIMIT)
             .build()
             .map_err(too_big)?;
         let any = if patterns.is_empty() {
@@ -118,7 +129,7 @@ impl LineSet {
                     .configure(
                         meta::Config::new()
                             .nfa_size_limit(Some(SET_SIZE_LIMIT))
-                            .hybrid_cache_capacity(SET_SIZE_LIMIT)
+                            .hybrid_cache_capacity(DFA_CACHE_LIMIT)
                             .which_captures(WhichCaptures::Implicit)
                             .utf8_empty(false),
                     )
@@ -274,7 +285,7 @@ impl StreamMatcher {
         let mut counted_to = 0;
         let mut counted_lines = 0;
         let mut pos = 0;
-        if let Some(any) = &rules.sets.get(self.found.stream).any {
+        if let Some(any) = &rules.sets().get(self.found.stream).any {
             while pos < block.len() {
                 let Some(m) = any.find(Input::new(block).range(pos..)) else {
                     break;
@@ -296,7 +307,7 @@ impl StreamMatcher {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = &line[..line.len().min(MAX_LINE)];
         let rules = Arc::clone(&self.rules);
-        let set = rules.sets.get(self.found.stream);
+        let set = rules.sets().get(self.found.stream);
         for index in set.set.matches(line).iter() {
             match set.targets[index] {
                 Target::Match(rule) => {

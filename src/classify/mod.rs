@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod examples;
+pub mod lazy;
 pub mod matcher;
 pub mod rules;
 pub mod verdict;
@@ -189,6 +190,32 @@ impl Classification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builtin_line_sets_compile() {
+        let rules = rules::Rules::builtin();
+        assert!(matcher::LineSets::build(rules.rules()).is_ok());
+    }
+
+    /// The built-in patterns skip the one-by-one checks at start-up, so they are made here.
+    #[test]
+    fn every_builtin_pattern_compiles_alone_and_never_matches_an_empty_line() {
+        let rules = rules::Rules::builtin();
+        for rule in rules.rules() {
+            for pattern in &rule.patterns {
+                assert!(
+                    rules::build_regex(pattern).is_ok(),
+                    "rule {}: {pattern}",
+                    rule.name
+                );
+                assert!(
+                    matcher::check_not_empty(pattern),
+                    "rule {}: {pattern} matches empty",
+                    rule.name
+                );
+            }
+        }
+    }
 
     fn facts(exit_code: i32, signal: Option<i32>, timed_out: bool) -> ExitFacts {
         ExitFacts {

@@ -12,6 +12,8 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
+use std::sync::OnceLock;
+
 use regex::bytes::{Regex, RegexBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -287,7 +289,10 @@ pub enum RulesError {
 #[derive(Debug)]
 pub struct Rules {
     pub(super) rules: Vec<Rule>,
-    pub(super) sets: LineSets,
+    /// Compiled on first use: a command that prints nothing never pays for it, and for one that
+    /// does, the relay thread compiles while the command runs. User rules are compiled at once,
+    /// so that a set too large to compile is a plan error, not a surprise mid-run.
+    sets: OnceLock<LineSets>,
 }
 
 impl Rules {
@@ -338,8 +343,19 @@ impl Rules {
     /// # Errors
     /// [`RulesError::Set`] when the patterns together exceed the regex engine's size limits.
     pub fn from_compiled(rules: Vec<Rule>) -> Result<Rules, RulesError> {
-        let sets = LineSets::build(&rules)?;
+        let sets = OnceLock::new();
+        if rules.iter().any(|r| !matches!(r.origin, Origin::Builtin)) {
+            let _ = sets.set(LineSets::build(&rules)?);
+        }
         Ok(Rules { rules, sets })
+    }
+
+    /// The compiled line sets, compiled now if this is their first use.
+    pub(super) fn sets(&self) -> &LineSets {
+        self.sets.get_or_init(|| {
+            LineSets::build(&self.rules)
+                .expect("only the built-in rules compile lazily, and a test compiles them")
+        })
     }
 
     /// The rules in priority order.
@@ -474,8 +490,17 @@ fn compile_rule(
             })
             .collect()
     };
-    regex(RegexField::Pattern, &spec.patterns)?;
-    if let Some(p) = spec.patterns.iter().find(|p| !check_not_empty(&p.value)) {
+    // The built-in patterns are checked by the test suite; compiling each of them alone at
+    // every start would double recover's start-up time for nothing.
+    let trusted = matches!(origin, Origin::Builtin);
+    if !trusted {
+        regex(RegexField::Pattern, &spec.patterns)?;
+    }
+    if let Some(p) = spec
+        .patterns
+        .iter()
+        .find(|p| !trusted && !check_not_empty(&p.value))
+    {
         return Err(rule_error(format!(
             "pattern \"{}\" matches an empty line",
             p.value
@@ -516,10 +541,15 @@ fn compile_rule(
 
 /// Compiles one regex the way every rule regex is compiled: multi-line, so `^` and `$` work
 /// at line boundaries in the matcher's whole-chunk prefilter too, and CRLF-aware.
+///
+/// Unicode classes are off: log lines are matched as bytes (`\w` is `[0-9A-Za-z_]`, `(?i)` folds
+/// ASCII), which keeps the compiled sets small and quick to build; non-ASCII literals in a
+/// pattern still match their UTF-8 bytes.
 pub(super) fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .multi_line(true)
         .crlf(true)
+        .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()

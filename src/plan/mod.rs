@@ -12,8 +12,7 @@ use std::time::Duration;
 
 pub use inputs::{INPUTS, InputSpec, RawInputs};
 
-use std::sync::Arc;
-
+use crate::classify::lazy::PlanRules;
 use crate::classify::rules::{Origin, Rules, RulesError};
 use crate::exec::shell::{Shell, ShellError};
 use crate::policy::{Backoff, Jitter, Policy, RetryOn, WaitPolicy};
@@ -101,7 +100,7 @@ pub struct Plan {
     /// Where the JSON report goes, if anywhere.
     pub report_file: Option<PathBuf>,
     /// The effective classification rules: `rules`, then `rules_file`, then the built-ins.
-    pub rules: Arc<Rules>,
+    pub rules: PlanRules,
 }
 
 /// The step's result when the fallback command succeeds.
@@ -410,11 +409,14 @@ fn commands(
 }
 
 /// The rules: a bad rule names the input it came from and where, and nothing runs.
-fn rules(c: &mut Checker<'_>) -> Arc<Rules> {
+fn rules(c: &mut Checker<'_>) -> PlanRules {
     let inline = c.text("rules");
     let file = c.text("rules_file").map(PathBuf::from);
+    if inline.is_none() && file.is_none() {
+        return PlanRules::builtin();
+    }
     match Rules::load(inline.as_deref(), file.as_deref()) {
-        Ok(rules) => Arc::new(rules),
+        Ok(rules) => PlanRules::given(rules),
         Err(error) => {
             let input = match &error {
                 RulesError::Read { input, .. }
@@ -435,7 +437,7 @@ fn rules(c: &mut Checker<'_>) -> Arc<Rules> {
                 source = cause.source();
             }
             c.fail(input, message);
-            Arc::new(Rules::builtin())
+            PlanRules::builtin()
         }
     }
 }
