@@ -54,7 +54,7 @@ fn corpus(target: usize) -> Vec<u8> {
         let line = LINES[i % LINES.len()];
         out.extend_from_slice(line.as_bytes());
         // Now and then a long minified line, as bundlers print.
-        if i % 997 == 0 {
+        if i.is_multiple_of(997) {
             out.extend(std::iter::repeat_n(b'a', 8000));
         }
         out.push(b'\n');
@@ -89,7 +89,11 @@ fn main() {
             matcher.observe(chunk);
         }
         let found = black_box(matcher.finish());
-        assert_eq!(found.matched_rules().count(), 0, "the corpus is a green log");
+        assert_eq!(
+            found.matched_rules().count(),
+            0,
+            "the corpus is a green log"
+        );
         best = best.min(start.elapsed().as_secs_f64());
         if let (Some(a), Some(b)) = (cpu_start, thread_cpu_seconds()) {
             best_cpu = best_cpu.min(b - a);

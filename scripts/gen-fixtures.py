@@ -110,6 +110,12 @@ def raw_server(behaviour):
         while True:
             conn, _ = sock.accept()
             if behaviour == "reset":
+                # Read the request first, so that the reset comes mid-exchange, not at connect.
+                conn.settimeout(2)
+                try:
+                    conn.recv(1024)
+                except OSError:
+                    pass
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
             elif behaviour == "garbage":
@@ -218,8 +224,7 @@ def main():
         ("curl-401", "curl", f"curl -sS -f {H}/s401/x", "permanent", "auth-failed"),
         ("curl-403", "curl", f"curl -sS -f {H}/s403/x", "permanent", "auth-failed"),
         ("curl-hang", "curl", f"curl -sS -m 2 http://127.0.0.1:{HANG}/", "network", "connection-timeout"),
-        # The reset comes as the connection opens, so curl reports a failed connect.
-        ("curl-reset", "curl", f"curl -sS http://127.0.0.1:{RESET}/", "network", "connection-refused"),
+        ("curl-reset", "curl", f"curl -sS http://127.0.0.1:{RESET}/", "network", "connection-reset"),
         ("curl-empty-reply", "curl", f"curl -sS {H}/empty/x", "network", "connection-reset"),
         ("curl-truncated", "curl", f"curl -sS {H}/trunc/x -o /dev/null", "network", "network-unreachable"),
         ("curl-tls-garbage", "curl", f"curl -sS https://127.0.0.1:{GARBAGE}/", "network", "tls"),
@@ -275,7 +280,7 @@ def main():
         ("node-fetch-refused", "node", f"node -e 'fetch(\"http://127.0.0.1:{DEAD}/\").then(r=>r.text())'", "network", "connection-refused"),
         ("node-http-reset", "node", f"node -e 'require(\"http\").get(\"http://127.0.0.1:{RESET}/\")'", "network", "connection-reset"),
         ("node-test-fail", "node", f"node --test {W}/nodeproj/fail.test.js", "permanent", "node-test-failed"),
-        ("node-syntax-error", "node", f"node {W}/nodeproj/broken.js", "permanent", "python-syntax-error"),
+        ("node-syntax-error", "node", f"node {W}/nodeproj/broken.js", "permanent", "syntax-error"),
         ("node-heap-oom", "node", "node --max-old-space-size=16 -e 'const a=[]; for(;;) a.push(new Array(1e5).fill(1))'", "resource", "out-of-memory"),
         ("node-emfile", "node", "ulimit -n 32; node -e 'const fs=require(\"fs\"); const a=[]; for(;;) a.push(fs.openSync(\"/dev/null\",\"r\"))'", "resource", "file-descriptors"),
         ("node-enospc", "node", "node -e 'require(\"fs\").writeFileSync(\"/dev/full\", \"x\".repeat(100000))'", "resource", "disk-full"),
@@ -293,8 +298,8 @@ def main():
         ("python-requests-502", "python", f"python3 -c 'import requests; requests.get(\"{H}/s502/x\").raise_for_status()'", "transient", "http-5xx"),
         ("python-requests-tls", "python", f"python3 -c 'import requests; requests.get(\"https://127.0.0.1:{GARBAGE}/\")'", "network", "tls"),
         ("python-requests-reset", "python", f"python3 -c 'import requests; requests.get(\"http://127.0.0.1:{RESET}/\")'", "network", "connection-reset"),
-        ("python-syntax-error", "python", f"python3 {W}/py/broken.py", "permanent", "python-syntax-error"),
-        ("python-missing-module", "python", "python3 -c 'import nosuchmodule_fixture'", "permanent", "python-syntax-error"),
+        ("syntax-error", "python", f"python3 {W}/py/broken.py", "permanent", "syntax-error"),
+        ("python-missing-module", "python", "python3 -c 'import nosuchmodule_fixture'", "permanent", "syntax-error"),
         ("python-memory-error", "python", "ulimit -v 200000; python3 -c 'x = bytearray(1 << 30)'", "resource", "out-of-memory"),
         ("python-emfile", "python", "ulimit -n 32; python3 -c 'fs=[open(\"/dev/null\") for _ in range(100)]'", "resource", "file-descriptors"),
         ("python-disk-full", "python", f"python3 -c 'open(\"{W}/tiny/blob\", \"wb\").write(bytes(1 << 20))'", "resource", "disk-full"),

@@ -16,13 +16,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => {
-            let mut message = format!("error: {error}");
+            let mut causes = Vec::new();
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
+                causes.push(cause.to_string());
                 source = cause.source();
             }
-            eprintln!("{message}");
+            let chain: String = causes.iter().map(|c| format!(": {c}")).collect();
+            eprintln!("error: {error}{chain}");
             ExitCode::from(2)
         }
     }

@@ -24,8 +24,7 @@ struct Entry {
 fn builtin_rules_classify_every_fixture_log() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
     let manifest: Vec<Entry> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     let rules = Arc::new(Rules::builtin());
     let (mut failing, mut right, mut green) = (0, 0, 0);
     let mut tools = std::collections::BTreeSet::new();
@@ -54,7 +53,7 @@ fn builtin_rules_classify_every_fixture_log() {
                 green += 1;
                 let matched: Vec<_> = found
                     .iter()
-                    .flat_map(|f| f.matched_rules())
+                    .flat_map(recover::classify::Found::matched_rules)
                     .map(|i| rules.rules()[i].name.as_str())
                     .collect();
                 if !matched.is_empty() {

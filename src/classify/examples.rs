@@ -34,7 +34,10 @@ impl Rules {
             }
             for line in &rule.examples.miss {
                 if hits(line) {
-                    problems.push(format!("rule \"{}\": matches near miss {line:?}", rule.name));
+                    problems.push(format!(
+                        "rule \"{}\": matches near miss {line:?}",
+                        rule.name
+                    ));
                 }
             }
         }

@@ -262,7 +262,8 @@ impl StreamMatcher {
         if bytes.len() > room {
             self.cut = true;
         }
-        self.partial.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.partial
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     /// Scans whole lines (the block ends with a line feed): the alternation finds the next
@@ -296,7 +297,7 @@ impl StreamMatcher {
         let line = &line[..line.len().min(MAX_LINE)];
         let rules = Arc::clone(&self.rules);
         let set = rules.sets.get(self.found.stream);
-        for index in set.set.matches(line).iter() {
+        for index in &set.set.matches(line) {
             match set.targets[index] {
                 Target::Match(rule) => {
                     if self.found.hits.contains_key(&rule)

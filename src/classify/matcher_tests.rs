@@ -73,16 +73,8 @@ fn exclusions_veto_a_line_for_their_rule() {
 #[test]
 fn stream_selectors_limit_where_a_rule_looks() {
     let r = rules(USER);
-    assert!(
-        feed(&r, Stream::Stdout, &[b"slow down\n"])
-            .hit(1)
-            .is_none()
-    );
-    assert!(
-        feed(&r, Stream::Stderr, &[b"slow down\n"])
-            .hit(1)
-            .is_some()
-    );
+    assert!(feed(&r, Stream::Stdout, &[b"slow down\n"]).hit(1).is_none());
+    assert!(feed(&r, Stream::Stderr, &[b"slow down\n"]).hit(1).is_some());
 }
 
 #[test]
@@ -191,7 +183,11 @@ fn wait_hints_are_captured_from_any_line_of_the_attempt() {
     assert_eq!(c.rule.as_deref(), Some("github-rate-limit"));
     assert_eq!(c.wait_hint, Some(WaitHint::Until(1_767_225_600)));
 
-    let text = feed(&r, Stream::Stderr, &[b"Rate limit exceeded, try again in 2m30s\n"]);
+    let text = feed(
+        &r,
+        Stream::Stderr,
+        &[b"Rate limit exceeded, try again in 2m30s\n"],
+    );
     let c = r.classify(&[text], &failed(1));
     assert_eq!(c.category, Category::RateLimit);
     assert_eq!(c.wait_hint, Some(WaitHint::After(Duration::from_secs(150))));

@@ -292,6 +292,9 @@ pub struct Rules {
 
 impl Rules {
     /// The built-in rules alone.
+    ///
+    /// # Panics
+    /// Never in a released binary: the embedded rules are checked by the test suite.
     #[must_use]
     pub fn builtin() -> Rules {
         let specs = parse(BUILTIN_YAML, &Origin::Builtin).expect("the built-in rules parse");
@@ -560,6 +563,9 @@ pub fn signal_number(text: &str) -> Option<i32> {
 }
 
 /// The JSON Schema of rules files, as committed in `docs/rules.schema.json`.
+///
+/// # Panics
+/// Never: a schema is plain JSON and always serialises.
 #[must_use]
 pub fn schema_json() -> String {
     let schema = schemars::schema_for!(RulesFile);

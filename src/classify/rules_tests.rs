@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::*;
 
 fn inline_error(yaml: &str) -> String {
@@ -48,7 +50,12 @@ fn user_rules_go_before_the_builtins_inline_first() {
         Some(&file),
     )
     .unwrap();
-    let names: Vec<_> = rules.rules().iter().take(3).map(|r| r.name.as_str()).collect();
+    let names: Vec<_> = rules
+        .rules()
+        .iter()
+        .take(3)
+        .map(|r| r.name.as_str())
+        .collect();
     assert_eq!(names, ["inline", "from-file", "rustc-error"]);
 }
 
@@ -106,9 +113,8 @@ fn a_yaml_alias_bomb_is_refused_fast() {
     let mut yaml = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let prev = i - 1;
-        yaml.push_str(&format!(
-            "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
-        ));
+        let items = vec![format!("*a{prev}"); 10].join(", ");
+        writeln!(yaml, "a{i}: &a{i} [{items}]").unwrap();
     }
     yaml.push_str("rules: *a9\n");
     let started = std::time::Instant::now();
