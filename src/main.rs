@@ -1,5 +1,6 @@
 //! The `recover` binary: parse the command line, call the library, exit with its code.
 
+use std::fmt::Write as _;
 use std::io;
 use std::process::ExitCode;
 
@@ -16,14 +17,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => {
-            let mut causes = Vec::new();
+            let mut message = format!("error: {error}");
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                causes.push(cause.to_string());
+                write!(message, ": {cause}").expect("writing to a String cannot fail");
                 source = cause.source();
             }
-            let chain: String = causes.iter().map(|c| format!(": {c}")).collect();
-            eprintln!("error: {error}{chain}");
+            eprintln!("{message}");
             ExitCode::from(2)
         }
     }
