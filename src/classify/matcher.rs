@@ -5,16 +5,14 @@
 //! bounded whatever the output size: one partial line of at most [`MAX_LINE`] bytes, and at most
 //! one remembered line and one hint per rule.
 //!
-//! Speed comes from scanning whole blocks of lines at once: an Aho-Corasick search for the
-//! literals the patterns require (see `prefilter.rs`), and one multi-pattern regex holding the
-//! patterns that require none, find the next line that can match anything, and only that line
+//! Speed comes from scanning whole blocks of lines at once: one multi-pattern regex holding
+//! every pattern of the stream finds the next line that can match anything, and only that line
 //! goes through the `RegexSet` that tells which rules matched. Most log lines match nothing, so
 //! most bytes see only the alternation's DFA and its literal prefilter.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 
@@ -22,7 +20,6 @@ use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
 use regex_automata::{Input, meta};
 
-use super::prefilter::required_literals;
 use super::rules::{Rule, Rules, RulesError, build_regex};
 use super::wait::{WaitHint, parse_hint};
 use crate::exec::stream::{Observer, Stream};
@@ -47,9 +44,8 @@ enum Target {
 /// The compiled patterns of one stream.
 #[derive(Debug)]
 pub(super) struct LineSet {
-    /// The required literals of the patterns that have some, to find candidate lines quickly.
-    literals: Option<AhoCorasick>,
-    /// The patterns without required literals, in one multi-pattern regex.
+    /// Every pattern in one multi-pattern regex, to find candidate lines quickly; `None` when
+    /// there are no patterns.
     any: Option<meta::Regex>,
     set: RegexSet,
     targets: Vec<Target>,
@@ -107,28 +103,7 @@ impl LineSet {
             .dfa_size_limit(SET_SIZE_LIMIT)
             .build()
             .map_err(too_big)?;
-        let mut needles: Vec<Vec<u8>> = Vec::new();
-        let mut residual: Vec<&str> = Vec::new();
-        for pattern in &patterns {
-            match required_literals(pattern) {
-                Some(literals) => needles.extend(literals),
-                None => residual.push(pattern),
-            }
-        }
-        let literals = if needles.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&needles)
-                    .map_err(|e| RulesError::Set {
-                        stream: stream_name(stream),
-                        source: Box::new(e),
-                    })?,
-            )
-        };
-        let any = if residual.is_empty() {
+        let any = if patterns.is_empty() {
             None
         } else {
             Some(
@@ -147,19 +122,14 @@ impl LineSet {
                             .which_captures(WhichCaptures::Implicit)
                             .utf8_empty(false),
                     )
-                    .build_many(&residual)
+                    .build_many(&patterns)
                     .map_err(|e| RulesError::Set {
                         stream: stream_name(stream),
                         source: Box::new(e),
                     })?,
             )
         };
-        Ok(LineSet {
-            literals,
-            any,
-            set,
-            targets,
-        })
+        Ok(LineSet { any, set, targets })
     }
 }
 
@@ -304,36 +274,18 @@ impl StreamMatcher {
         let mut counted_to = 0;
         let mut counted_lines = 0;
         let mut pos = 0;
-        let set = rules.sets.get(self.found.stream);
-        // The next candidate position from each source, kept while still ahead of `pos`, so
-        // that neither source rescans text it has already passed.
-        let mut next_literal: Option<Option<usize>> = None;
-        let mut next_regex: Option<Option<usize>> = None;
-        while pos < block.len() {
-            if next_literal.is_none_or(|n| n.is_some_and(|at| at < pos)) {
-                next_literal = Some(set.literals.as_ref().and_then(|ac| {
-                    ac.find(aho_corasick::Input::new(block).range(pos..))
-                        .map(|m| m.start())
-                }));
+        if let Some(any) = &rules.sets.get(self.found.stream).any {
+            while pos < block.len() {
+                let Some(m) = any.find(Input::new(block).range(pos..)) else {
+                    break;
+                };
+                let start = memrchr(b'\n', &block[pos..m.start()]).map_or(pos, |i| pos + i + 1);
+                let end = memchr(b'\n', &block[m.start()..]).map_or(block.len(), |i| m.start() + i);
+                counted_lines += count_lines(&block[counted_to..start]);
+                counted_to = start;
+                self.check_line(&block[start..end], first_line + counted_lines);
+                pos = end + 1;
             }
-            if next_regex.is_none_or(|n| n.is_some_and(|at| at < pos)) {
-                next_regex = Some(
-                    set.any
-                        .as_ref()
-                        .and_then(|re| re.find(Input::new(block).range(pos..)).map(|m| m.start())),
-                );
-            }
-            let at = match (next_literal.flatten(), next_regex.flatten()) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) | (None, Some(a)) => a,
-                (None, None) => break,
-            };
-            let start = memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
-            let end = memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
-            counted_lines += count_lines(&block[counted_to..start]);
-            counted_to = start;
-            self.check_line(&block[start..end], first_line + counted_lines);
-            pos = end + 1;
         }
         self.found.lines += count_lines(block);
     }

@@ -8,7 +8,6 @@ pub mod command;
 pub mod error;
 pub mod examples;
 pub mod matcher;
-mod prefilter;
 pub mod rules;
 pub mod schema;
 pub mod verdict;
