@@ -84,3 +84,43 @@ fn builtin_rules_classify_every_fixture_log() {
     assert!(failing >= 60 && tools.len() >= 12, "too few fixtures");
     assert!(report.is_empty(), "{report}");
 }
+
+/// `recover rules check` and `recover classify` through the real binary: misuse exits 2 with a
+/// message naming the problem, a verdict exits 0.
+#[test]
+fn the_cli_checks_rules_and_classifies_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "rules:\n  - name: npm-429\n    category: rate_limit\n    patterns: ['E429(']\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recover"))
+        .args(["rules", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: rules file {}: rule \"npm-429\" line 4 column 16: invalid pattern: ",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/curl-429.log");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recover"))
+        .args(["classify", "--json", "--exit-code", "22"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"category\":\"rate_limit\",\"retryable\":true,\"rule\":\"http-429\",\
+         \"line\":\"curl: (22) The requested URL returned error: 429\",\"wait_seconds\":null}\n"
+    );
+}
