@@ -3,6 +3,7 @@
 //! In: parsed arguments, a log (file or standard input), rules files. Out: the verdict or the
 //! rule list on standard output, and an exit code; misuse is a [`CommandError`] (exit 2).
 
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -253,8 +254,9 @@ fn check(file: &Path) -> Result<String, CommandError> {
 fn list(rules: &Rules) -> String {
     let mut text = String::new();
     for (i, rule) in rules.rules().iter().enumerate() {
-        text.push_str(&format!(
-            "{:>3}  {:<24} {:<10} {:<8} {:<13} {}\n",
+        writeln!(
+            text,
+            "{:>3}  {:<24} {:<10} {:<8} {:<13} {}",
             i + 1,
             rule.name,
             rule.category.as_str(),
@@ -265,7 +267,8 @@ fn list(rules: &Rules) -> String {
                 "not retryable"
             },
             rule.origin
-        ));
+        )
+        .expect("writing to a String cannot fail");
     }
     text
 }

@@ -308,7 +308,7 @@ impl StreamMatcher {
         let line = &line[..line.len().min(MAX_LINE)];
         let rules = Arc::clone(&self.rules);
         let set = rules.sets().get(self.found.stream);
-        for index in set.set.matches(line).iter() {
+        for index in &set.set.matches(line) {
             match set.targets[index] {
                 Target::Match(rule) => {
                     if self.found.hits.contains_key(&rule)

@@ -220,3 +220,19 @@ fn every_builtin_rule_matches_its_examples_and_not_its_near_misses() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn a_matcher_can_move_to_a_relay_thread() {
+    fn relay_ready<T: Observer + Send + 'static>(_: &T) {}
+    let r = Arc::new(Rules::builtin());
+    let matcher = r.matcher(Stream::Stdout);
+    relay_ready(&matcher);
+    let found = std::thread::spawn(move || {
+        let mut m = matcher;
+        m.observe(b"curl: (7) Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server\n");
+        m.finish()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(found.matched_rules().count(), 1);
+}

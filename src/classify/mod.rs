@@ -5,10 +5,12 @@
 //! Out: a [`Classification`]. Everything here is pure: no clock, no disk, no processes.
 
 pub mod command;
+pub mod error;
 pub mod examples;
 pub mod lazy;
 pub mod matcher;
 pub mod rules;
+pub mod schema;
 pub mod verdict;
 pub mod wait;
 

@@ -15,9 +15,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
+
+pub use super::error::{Origin, RegexField, RulesError};
+pub use super::schema::{Examples, RuleSpec, RulesFile, StreamSelector};
 
 use super::matcher::{LineSets, check_not_empty};
 use super::{Category, Severity};
@@ -31,134 +32,6 @@ const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
 
 /// The built-in rules, embedded in the binary.
 const BUILTIN_YAML: &str = include_str!("builtin.yml");
-
-/// A rules file as written: a list of rules under `rules`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "recover rules")]
-pub struct RulesFile {
-    /// The rules, highest priority first: the first rule that matches an attempt wins.
-    pub rules: Vec<RuleSpec>,
-}
-
-/// Which output streams a rule's patterns look at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StreamSelector {
-    /// Standard output only.
-    Stdout,
-    /// Standard error only.
-    Stderr,
-    /// Either stream.
-    #[default]
-    Both,
-}
-
-impl StreamSelector {
-    /// Whether this selector covers `stream`.
-    #[must_use]
-    pub fn covers(self, stream: crate::exec::stream::Stream) -> bool {
-        use crate::exec::stream::Stream;
-        matches!(
-            (self, stream),
-            (StreamSelector::Both, _)
-                | (StreamSelector::Stdout, Stream::Stdout)
-                | (StreamSelector::Stderr, Stream::Stderr)
-        )
-    }
-}
-
-/// One rule as written.
-///
-/// A rule matches an attempt when every kind of matcher it lists holds: one of its exit codes
-/// (when it lists some), one of its signals (when it lists some), and one of its patterns on some
-/// output line that none of its exclusions veto (when it lists patterns).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    /// A unique name, shown in the report and the `rule` output (`npm-429`).
-    #[schemars(with = "String")]
-    pub name: Spanned<String>,
-    /// The kind of failure this rule recognises.
-    pub category: Category,
-    /// How bad the failure is.
-    ///
-    /// # Defaults
-    /// From the category: `permanent` and `resource` are `high`, `rate_limit` and `transient`
-    /// are `low`, the others `medium`.
-    #[serde(default)]
-    pub severity: Option<Severity>,
-    /// Whether another attempt can help.
-    ///
-    /// # Defaults
-    /// `false` for `permanent`, `true` for every other category.
-    #[serde(default)]
-    pub retryable: Option<bool>,
-    /// Exit codes, one of which the attempt must have ended with.
-    #[serde(default)]
-    pub exit_codes: Vec<i32>,
-    /// Signals (`SIGKILL`, `KILL` or `9`), one of which must have ended the attempt.
-    #[serde(default)]
-    pub signals: Vec<String>,
-    /// Regexes (Rust `regex` syntax), one of which must match an output line. Lines are matched
-    /// without their line ending and cut to 4 KiB.
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub patterns: Vec<Spanned<String>>,
-    /// Regexes that veto a line: a line matching one of them does not count for this rule.
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub exclude: Vec<Spanned<String>>,
-    /// Which streams the patterns, exclusions and wait patterns look at.
-    ///
-    /// # Defaults
-    /// `both`.
-    #[serde(default)]
-    pub stream: StreamSelector,
-    /// Regexes whose capture group `wait` (or, without one, the first group) gives how long to
-    /// wait: seconds (`30`), durations (`2m30s`, `3 minutes`), an HTTP-date, or an epoch time.
-    /// They are searched on every line of the attempt, not only the matched one, so a
-    /// `Retry-After` header printed apart from the error still counts.
-    #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub wait: Vec<Spanned<String>>,
-    /// Sample lines that document and test the rule; `recover rules check` verifies them.
-    #[serde(default)]
-    pub examples: Examples,
-}
-
-/// Sample lines for a rule: real lines it must match and near misses it must not.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Examples {
-    /// Lines the rule's patterns must match.
-    #[serde(default, rename = "match")]
-    pub matches: Vec<String>,
-    /// Lines the rule must not match (near misses).
-    #[serde(default)]
-    pub miss: Vec<String>,
-}
-
-/// Where a rule came from, for messages and `recover rules list`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    /// The inline `rules` input.
-    Inline,
-    /// A rules file.
-    File(String),
-    /// The embedded built-in set.
-    Builtin,
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Inline => f.write_str("rules input"),
-            Origin::File(path) => write!(f, "rules file {path}"),
-            Origin::Builtin => f.write_str("built-in rules"),
-        }
-    }
-}
 
 /// A compiled rule.
 #[derive(Debug, Clone)]
@@ -189,102 +62,6 @@ pub struct Rule {
     pub examples: Examples,
 }
 
-/// Which part of a rule a regex error is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RegexField {
-    /// `patterns`.
-    Pattern,
-    /// `exclude`.
-    Exclude,
-    /// `wait`.
-    Wait,
-}
-
-impl std::fmt::Display for RegexField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RegexField::Pattern => "pattern",
-            RegexField::Exclude => "exclude pattern",
-            RegexField::Wait => "wait pattern",
-        })
-    }
-}
-
-/// Why a rules input was refused. Every message names the input and, where there is one, the
-/// rule and the line and column.
-#[derive(Debug, thiserror::Error)]
-pub enum RulesError {
-    /// The input could not be read.
-    #[error("{input}: cannot be read")]
-    Read {
-        /// The input at fault.
-        input: Origin,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The input is larger than [`MAX_INPUT_BYTES`].
-    #[error("{input}: larger than the limit of {limit} bytes")]
-    TooLarge {
-        /// The input at fault.
-        input: Origin,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The YAML is malformed or does not fit the schema.
-    #[error("{input}: line {line} column {column}: {message}")]
-    Yaml {
-        /// The input at fault.
-        input: Origin,
-        /// 1-based line, 0 when unknown.
-        line: u64,
-        /// 1-based column, 0 when unknown.
-        column: u64,
-        /// What is wrong.
-        message: String,
-    },
-    /// A regex does not compile.
-    #[error("{input}: rule \"{rule}\" line {line} column {column}: invalid {field}")]
-    Regex {
-        /// The input at fault.
-        input: Origin,
-        /// The rule at fault.
-        rule: String,
-        /// Which list the regex is in.
-        field: RegexField,
-        /// 1-based line of the regex.
-        line: u64,
-        /// 1-based column of the regex.
-        column: u64,
-        /// The regex engine's explanation.
-        #[source]
-        source: regex::Error,
-    },
-    /// The patterns of all rules together do not fit the regex engine's size limits.
-    #[error("rules: the patterns for {stream} together are too large to compile")]
-    Set {
-        /// The stream whose set failed.
-        stream: &'static str,
-        /// The regex engine's explanation.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// Something else about one rule is wrong (no matcher, a duplicate name, a bad signal).
-    #[error("{input}: rule \"{rule}\" line {line} column {column}: {message}")]
-    Rule {
-        /// The input at fault.
-        input: Origin,
-        /// The rule at fault.
-        rule: String,
-        /// 1-based line of the rule's name.
-        line: u64,
-        /// 1-based column of the rule's name.
-        column: u64,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 /// The effective rules, compiled, in priority order.
 #[derive(Debug)]
 pub struct Rules {
@@ -297,6 +74,9 @@ pub struct Rules {
 
 impl Rules {
     /// The built-in rules alone.
+    ///
+    /// # Panics
+    /// Never in a released binary: the embedded rules are checked by the test suite.
     #[must_use]
     pub fn builtin() -> Rules {
         let specs = parse(BUILTIN_YAML, &Origin::Builtin).expect("the built-in rules parse");
@@ -590,6 +370,9 @@ pub fn signal_number(text: &str) -> Option<i32> {
 }
 
 /// The JSON Schema of rules files, as committed in `docs/rules.schema.json`.
+///
+/// # Panics
+/// Never: a schema is plain JSON and always serialises.
 #[must_use]
 pub fn schema_json() -> String {
     let schema = schemars::schema_for!(RulesFile);
