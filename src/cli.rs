@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use crate::error::Error;
+use crate::error::exit_code;
 use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
 use crate::plan::SummaryWhen;
@@ -19,6 +20,8 @@ use crate::policy::WaitPolicy;
 use crate::report::log::Log;
 use crate::report::{self, Report, outputs};
 use crate::run::{self, Context, ExitOnly, Outcome, SystemTime};
+use crate::state::store::{self, Store};
+use crate::state::{self, Shared, inspect};
 
 /// recover runs a command and makes a flaky CI step recover on its own: it retries failed
 /// attempts with backoff, stops the attempt's whole process tree on timeout, and says clearly
@@ -45,6 +48,32 @@ pub enum Command {
     /// `recover run [FLAGS] --command 'script'` runs a script with `--shell`;
     /// `recover run [FLAGS] -- program args...` starts a program directly.
     Run(RunArgs),
+    /// Show or reset the circuits and the retry budget kept in a state directory.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `recover state show` and `recover state reset`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print every circuit and the retry budget (timestamps in RFC 3339, UTC).
+    Show {
+        /// The state directory. Default: as for `run` (recover in the runner's temporary
+        /// directory, else in the user cache directory).
+        #[arg(long, value_name = "DIR", env = "INPUT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        /// Print JSON: `{"circuits": {NAME: {...}}, "budget": {"limit": N, "spent": N}}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the circuit NAME, or every circuit and the retry budget when NAME is omitted.
+    Reset {
+        /// The circuit to forget.
+        name: Option<String>,
+        /// The state directory. Default: as for `run`.
+        #[arg(long, value_name = "DIR", env = "INPUT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
 }
 
 /// The flags of `run`, made from [`INPUTS`], and the program after `--`.
@@ -121,9 +150,56 @@ pub fn main() -> i32 {
     };
     let args = match cli.command {
         Some(Command::Run(args)) => args,
+        Some(Command::State(command)) => return state_command(command),
         None => cli.run,
     };
     run_command(args)
+}
+
+/// `recover state show|reset`: prints to stdout; problems go to stderr with exit 2.
+fn state_command(command: StateCommand) -> i32 {
+    let mut log = Log::new(is_actions());
+    let default = || state::default_dir(|name| std::env::var(name).ok());
+    let result = match command {
+        StateCommand::Show { state_dir, json } => {
+            let store = Store::existing(&state_dir.unwrap_or_else(default));
+            inspect::view(&store, state::wall_clock()).map(|(view, damaged)| {
+                for bad in damaged {
+                    log.warning(&bad.to_string());
+                }
+                if json {
+                    serde_json::to_string_pretty(&view).unwrap_or_default() + "\n"
+                } else {
+                    inspect::render_text(&store, &view)
+                }
+            })
+        }
+        StateCommand::Reset { name, state_dir } => {
+            if let Some(bad) = name.as_deref().filter(|n| !store::is_valid_name(n)) {
+                return refuse(&Error::CircuitName(bad.to_owned()), false);
+            }
+            let store = Store::existing(&state_dir.unwrap_or_else(default));
+            inspect::reset(&store, name.as_deref()).map(|removed| {
+                if removed.is_empty() {
+                    "nothing to reset\n".to_owned()
+                } else {
+                    removed
+                        .iter()
+                        .map(|r| format!("reset {r}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                        + "\n"
+                }
+            })
+        }
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            exit_code::SUCCESS
+        }
+        Err(error) => refuse(&Error::State(error), false),
+    }
 }
 
 fn is_actions() -> bool {
@@ -185,6 +261,14 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
         Err(error) => return refuse(&error, actions),
     };
     let waits = WaitPolicy::waits_from_entropy(&plan.policy.waits);
+    let mut shared = plan.state.as_ref().and_then(|state| {
+        let default = state::default_dir(|name| {
+            env.get(name)
+                .and_then(|v| v.to_str())
+                .map(ToOwned::to_owned)
+        });
+        Shared::open(state, default, &mut log)
+    });
     let ctx = Context {
         env: &env,
         work_dir: work_dir.path(),
@@ -193,6 +277,7 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
         sleeper: &SystemTime,
         waits,
         log: &mut log,
+        shared: shared.as_mut(),
     };
     let result = run::run(plan, ctx, &mut cancel).await;
     let report = Report::new(plan, &result);
@@ -295,5 +380,20 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["recover", "run", "--command", "true"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Run(ref a)) if a.flags["command"] == "true"));
+    }
+
+    #[test]
+    fn state_subcommands_parse() {
+        let cli = Cli::try_parse_from(["recover", "state", "show", "--state-dir", "/s", "--json"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::State(StateCommand::Show { json: true, state_dir: Some(ref d) })) if d == &PathBuf::from("/s")
+        ));
+        let cli = Cli::try_parse_from(["recover", "state", "reset", "db"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::State(StateCommand::Reset { name: Some(ref n), .. })) if n == "db"
+        ));
     }
 }

@@ -1,0 +1,601 @@
+//! State shared across steps and jobs on one runner: a circuit breaker per service and a retry
+//! budget, kept in files under `state_dir`.
+//!
+//! In: the plan's [`StatePlan`], the step's environment and, during the run, what each attempt
+//! did. Out: whether the step may run an attempt, whether a retry may run, and a [`StateNote`]
+//! for the report.
+//!
+//! The decisions are pure functions in [`breaker`] and [`budget`]; [`store`] does the file work;
+//! [`Shared`] joins them for the attempt loop. A state that cannot be read or written is a
+//! warning and never fails the step: the step then runs as if no circuit or budget were set.
+
+pub mod breaker;
+pub mod budget;
+pub mod inspect;
+pub mod store;
+
+use std::path::PathBuf;
+
+use breaker::{Admission, Circuit, EpochMillis, Event, Phase, Settings};
+use budget::{Budget, Spend};
+use store::{Damaged, Key, Store, StoreError, Updated};
+
+use crate::classify::Classification;
+use crate::report::log::Log;
+
+/// What a plan asks of shared state. A plan without a circuit and without a budget has none,
+/// and then recover touches no state file at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePlan {
+    /// `state_dir`, when given; else [`default_dir`].
+    pub dir: Option<PathBuf>,
+    /// The circuit the step belongs to.
+    pub circuit: Option<CircuitPlan>,
+    /// `retry_budget`: retries all steps sharing the directory may spend together.
+    pub retry_budget: Option<u64>,
+}
+
+/// One circuit: its name and settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitPlan {
+    /// The name shared by the steps that depend on one service.
+    pub name: String,
+    /// Threshold and cooldown.
+    pub settings: Settings,
+}
+
+/// The state directory when `state_dir` is not given: `$RUNNER_TEMP/recover` on a runner (it
+/// lasts for the job), else the user's cache directory (`$XDG_CACHE_HOME/recover`,
+/// `~/.cache/recover`, or `%LOCALAPPDATA%\recover` on Windows), else the system's temporary
+/// directory. `var` looks up an environment variable.
+#[must_use]
+pub fn default_dir(var: impl Fn(&str) -> Option<String>) -> PathBuf {
+    let given = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = given("RUNNER_TEMP")
+        .or_else(|| given("XDG_CACHE_HOME"))
+        .or_else(|| given("LOCALAPPDATA"))
+        .or_else(|| given("HOME").map(|h| h.join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("recover")
+}
+
+/// Why the circuit keeps a step from running an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// When it opened.
+    pub since_ms: EpochMillis,
+    /// When its cooldown ends.
+    pub until_ms: EpochMillis,
+    /// Whether it is half-open with another step's probe running.
+    pub probing: bool,
+}
+
+/// What this step saw and did of its circuit, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitNote {
+    /// The circuit's name.
+    pub name: String,
+    /// Where it stood when the step ended.
+    pub phase: Phase,
+    /// The shared count of consecutive retryable failures when the step ended.
+    pub consecutive_failures: u64,
+    /// When it last opened.
+    pub opened_at_ms: Option<EpochMillis>,
+    /// When its cooldown ends.
+    pub until_ms: Option<EpochMillis>,
+    /// Set when the circuit refused this step's attempts (at its start, or before a retry).
+    pub refused: Option<Refusal>,
+    /// This step's failures opened (or reopened) it.
+    pub opened_here: bool,
+    /// This step's first attempt was the half-open circuit's probe.
+    pub probed: bool,
+}
+
+/// What this step saw and did of the retry budget, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetNote {
+    /// The step's `retry_budget`.
+    pub limit: u64,
+    /// Retries spent by all steps when this one ended (as far as it last saw).
+    pub spent: u64,
+    /// A retry was refused because the budget was spent.
+    pub ran_out: bool,
+}
+
+impl BudgetNote {
+    /// Retries left for steps with this limit.
+    #[must_use]
+    pub fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.spent)
+    }
+}
+
+/// The shared state's part in one run, for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateNote {
+    /// The circuit, when the step has one that could be used.
+    pub circuit: Option<CircuitNote>,
+    /// The budget, when the step has one that could be used.
+    pub budget: Option<BudgetNote>,
+}
+
+/// The wall clock in milliseconds since the Unix epoch (0 if the clock is before it).
+#[must_use]
+pub fn wall_clock() -> EpochMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The circuit and budget of one step, joined to their files.
+pub struct Shared {
+    store: Store,
+    owner: String,
+    circuit: Option<CircuitPlan>,
+    budget: Option<u64>,
+    clock: fn() -> EpochMillis,
+    note: StateNote,
+}
+
+impl Shared {
+    /// Opens the state directory for `plan`. `None`, with a warning, when it cannot be created:
+    /// the step then runs without circuit and budget.
+    #[must_use]
+    pub fn open(plan: &StatePlan, default: PathBuf, log: &mut Log) -> Option<Shared> {
+        Shared::open_with(plan, default, wall_clock, log)
+    }
+
+    /// [`Shared::open`] with another wall clock.
+    #[must_use]
+    pub fn open_with(
+        plan: &StatePlan,
+        default: PathBuf,
+        clock: fn() -> EpochMillis,
+        log: &mut Log,
+    ) -> Option<Shared> {
+        let dir = plan.dir.clone().unwrap_or(default);
+        let store = match Store::create(&dir) {
+            Ok(store) => store,
+            Err(error) => {
+                log.warning(&without_state(&error));
+                return None;
+            }
+        };
+        let note = StateNote {
+            circuit: plan.circuit.as_ref().map(|c| CircuitNote {
+                name: c.name.clone(),
+                phase: Phase::Closed,
+                consecutive_failures: 0,
+                opened_at_ms: None,
+                until_ms: None,
+                refused: None,
+                opened_here: false,
+                probed: false,
+            }),
+            budget: plan.retry_budget.map(|limit| BudgetNote {
+                limit,
+                spent: 0,
+                ran_out: false,
+            }),
+        };
+        Some(Shared {
+            store,
+            owner: owner_token(),
+            circuit: plan.circuit.clone(),
+            budget: plan.retry_budget,
+            clock,
+            note,
+        })
+    }
+
+    /// What the report needs.
+    #[must_use]
+    pub fn note(&self) -> StateNote {
+        self.note.clone()
+    }
+
+    /// Runs `change` on the circuit's file; on an error, warns and drops the circuit.
+    fn with_circuit<R>(
+        &mut self,
+        log: &mut Log,
+        change: impl FnOnce(Circuit, &CircuitPlan, &str, EpochMillis) -> (Circuit, R),
+    ) -> Option<R> {
+        let plan = self.circuit.clone()?;
+        let now = (self.clock)();
+        let owner = self.owner.clone();
+        let result = self
+            .store
+            .update(&Key::Circuit(plan.name.clone()), |c: Circuit| {
+                let (c, r) = change(c, &plan, &owner, now);
+                let seen = c.clone();
+                (c, (seen, r))
+            });
+        match result {
+            Ok(Updated {
+                value: (seen, r),
+                damaged,
+            }) => {
+                warn_damaged(damaged.as_ref(), log);
+                if let Some(note) = &mut self.note.circuit {
+                    note.phase = seen.phase(now);
+                    note.consecutive_failures = seen.consecutive_failures;
+                    note.opened_at_ms = seen.opened_at_ms;
+                    note.until_ms = seen.until_ms;
+                }
+                Some(r)
+            }
+            Err(error) => {
+                log.warning(&without_state(&error));
+                self.circuit = None;
+                self.note.circuit = None;
+                None
+            }
+        }
+    }
+
+    /// Asks the circuit whether the step may run an attempt now: at its start and before each
+    /// retry. `Some` means no: the circuit is open, or half-open with another step probing.
+    pub fn admit(&mut self, first: bool, log: &mut Log) -> Option<Refusal> {
+        let admission = self.with_circuit(log, |c, plan, owner, now| {
+            breaker::admit(c, owner, plan.settings, now)
+        })?;
+        let name = self.circuit.as_ref().map(|c| c.name.clone())?;
+        match admission {
+            Admission::Closed => None,
+            Admission::Probe => {
+                if first && let Some(note) = &mut self.note.circuit {
+                    note.probed = true;
+                    log.line(&format!(
+                        "Circuit {name} is half-open: this step's first attempt is the probe."
+                    ));
+                }
+                None
+            }
+            Admission::Refused {
+                since_ms,
+                until_ms,
+                probing,
+            } => {
+                let refusal = Refusal {
+                    since_ms,
+                    until_ms,
+                    probing,
+                };
+                if let Some(note) = &mut self.note.circuit {
+                    note.refused = Some(refusal);
+                }
+                let what = if first {
+                    "skipping the command"
+                } else {
+                    "no more retries"
+                };
+                log.line(&format!("{}; {what}.", describe_refusal(&name, &refusal)));
+                Some(refusal)
+            }
+        }
+    }
+
+    /// Records how an attempt ended; returns whether the circuit is open now (so the step's
+    /// retries must stop).
+    pub fn record(
+        &mut self,
+        succeeded: bool,
+        classification: &Classification,
+        log: &mut Log,
+    ) -> bool {
+        let event = if succeeded {
+            Event::Success
+        } else if classification.retryable {
+            Event::RetryableFailure
+        } else {
+            Event::OtherFailure
+        };
+        let Some((before, after)) = self.with_circuit(log, |c, plan, owner, now| {
+            let before = c.phase(now);
+            let c = breaker::record(c, owner, event, plan.settings, now);
+            let after = c.phase(now);
+            (c, (before, after))
+        }) else {
+            return false;
+        };
+        let Some(note) = &mut self.note.circuit else {
+            return false;
+        };
+        let name = note.name.clone();
+        match (before, after) {
+            (Phase::Closed | Phase::HalfOpen, Phase::Open) => {
+                note.opened_here = true;
+                log.line(&format!(
+                    "Circuit {name} opened after {} consecutive failures; it stays open until {}.",
+                    note.consecutive_failures,
+                    rfc3339(note.until_ms.unwrap_or_default())
+                ));
+            }
+            (Phase::Open | Phase::HalfOpen, Phase::Closed) => {
+                log.line(&format!("Circuit {name} closed: the attempt passed."));
+            }
+            _ => {}
+        }
+        after == Phase::Open
+    }
+
+    /// Spends one retry from the budget; `false` when it is spent (or there is no budget file
+    /// to spend from, which counts as no budget: `true`).
+    pub fn spend_retry(&mut self, log: &mut Log) -> bool {
+        let Some(limit) = self.budget else {
+            return true;
+        };
+        let result = self
+            .store
+            .update(&Key::Budget, |b: Budget| budget::spend(b, limit));
+        match result {
+            Ok(Updated { value, damaged }) => {
+                warn_damaged(damaged.as_ref(), log);
+                let note = self.note.budget.get_or_insert(BudgetNote {
+                    limit,
+                    spent: 0,
+                    ran_out: false,
+                });
+                match value {
+                    Spend::Granted { left } => {
+                        note.spent = limit - left;
+                        true
+                    }
+                    Spend::Refused => {
+                        note.spent = note.spent.max(limit);
+                        note.ran_out = true;
+                        log.line(&format!(
+                            "The retry budget ran out: all {limit} retries shared through the state directory are spent."
+                        ));
+                        false
+                    }
+                }
+            }
+            Err(error) => {
+                log.warning(&without_state(&error));
+                self.budget = None;
+                self.note.budget = None;
+                true
+            }
+        }
+    }
+
+    /// Reads the budget's count for the report without spending, so a step that never retried
+    /// still shows what is left.
+    pub fn refresh_budget(&mut self, log: &mut Log) {
+        let Some(limit) = self.budget else {
+            return;
+        };
+        match self.store.read::<Budget>(&Key::Budget) {
+            Ok((budget, damaged)) => {
+                warn_damaged(damaged.as_ref(), log);
+                if let Some(note) = &mut self.note.budget {
+                    note.limit = limit;
+                    note.spent = note.spent.max(budget.spent);
+                }
+            }
+            Err(error) => log.warning(&without_state(&error)),
+        }
+    }
+}
+
+fn warn_damaged(damaged: Option<&Damaged>, log: &mut Log) {
+    if let Some(damaged) = damaged {
+        log.warning(&damaged.to_string());
+    }
+}
+
+fn without_state(error: &StoreError) -> String {
+    let cause = std::error::Error::source(error).map_or_else(String::new, |s| format!(": {s}"));
+    format!("{error}{cause}; running without the circuit breaker and retry budget")
+}
+
+/// "Circuit db is open since … until …" (or half-open with another step probing).
+#[must_use]
+pub fn describe_refusal(name: &str, refusal: &Refusal) -> String {
+    if refusal.probing {
+        format!(
+            "Circuit {name} is half-open and another step is probing it (open since {}, cooldown ended {})",
+            rfc3339(refusal.since_ms),
+            rfc3339(refusal.until_ms)
+        )
+    } else {
+        format!(
+            "Circuit {name} is open since {} until {}",
+            rfc3339(refusal.since_ms),
+            rfc3339(refusal.until_ms)
+        )
+    }
+}
+
+/// A token unique to this process, naming the owner of a probe.
+fn owner_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{nanos:09}", std::process::id())
+}
+
+/// An instant as RFC 3339 in UTC with whole seconds: `2026-11-28T06:00:00Z`.
+#[must_use]
+pub fn rfc3339(ms: EpochMillis) -> String {
+    let secs = ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// The Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::ExitFacts;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_formats_utc_dates() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400_000, "2000-02-29T00:00:00Z"),
+            (1_764_309_600_999, "2025-11-28T06:00:00Z"),
+            (4_102_444_799_000, "2099-12-31T23:59:59Z"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(rfc3339(ms), want, "{ms}");
+        }
+    }
+
+    #[test]
+    fn the_default_directory_prefers_the_runners_temp() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (&[("RUNNER_TEMP", "/rt"), ("HOME", "/h")], "/rt/recover"),
+            (
+                &[("XDG_CACHE_HOME", "/xdg"), ("HOME", "/h")],
+                "/xdg/recover",
+            ),
+            (&[("RUNNER_TEMP", ""), ("HOME", "/h")], "/h/.cache/recover"),
+            (&[("LOCALAPPDATA", "/la")], "/la/recover"),
+        ];
+        for (pairs, want) in cases {
+            assert_eq!(default_dir(env(pairs)), PathBuf::from(want), "{pairs:?}");
+        }
+    }
+
+    fn failure() -> Classification {
+        Classification::from_exit(&ExitFacts {
+            exit_code: 1,
+            signal: None,
+            timed_out: false,
+        })
+    }
+
+    fn plan(dir: &std::path::Path, budget: Option<u64>) -> StatePlan {
+        StatePlan {
+            dir: Some(dir.to_owned()),
+            circuit: Some(CircuitPlan {
+                name: "db".into(),
+                settings: Settings {
+                    threshold: 2,
+                    cooldown: Duration::from_secs(60),
+                },
+            }),
+            retry_budget: budget,
+        }
+    }
+
+    fn text_of(captured: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>) -> String {
+        String::from_utf8_lossy(&captured.lock().unwrap()).into_owned()
+    }
+
+    fn fixed_clock() -> EpochMillis {
+        1_764_309_600_000
+    }
+
+    #[test]
+    fn two_steps_share_a_circuit_through_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::capture(false);
+        let p = plan(dir.path(), None);
+        let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        let mut b = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        assert_eq!(a.admit(true, &mut log), None);
+        assert!(!a.record(false, &failure(), &mut log));
+        assert!(
+            b.record(false, &failure(), &mut log),
+            "the second failure opens it"
+        );
+        let refusal = a.admit(false, &mut log).unwrap();
+        assert_eq!(refusal.until_ms, fixed_clock() + 60_000);
+        assert!(b.note().circuit.unwrap().opened_here);
+        assert_eq!(a.note().circuit.unwrap().phase, Phase::Open);
+    }
+
+    #[test]
+    fn the_budget_is_shared_and_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::capture(false);
+        let p = StatePlan {
+            circuit: None,
+            ..plan(dir.path(), Some(3))
+        };
+        let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        let mut b = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        let granted: Vec<bool> = (0..5)
+            .map(|i| {
+                if i % 2 == 0 {
+                    a.spend_retry(&mut log)
+                } else {
+                    b.spend_retry(&mut log)
+                }
+            })
+            .collect();
+        assert_eq!(granted, vec![true, true, true, false, false]);
+        let note = a.note().budget.unwrap();
+        assert!(note.ran_out);
+        assert_eq!(note.left(), 0);
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_a_warning_and_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let (mut log, captured) = Log::capture(false);
+        let p = plan(&file.join("state"), Some(1));
+        assert!(Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).is_none());
+        drop(log);
+        let text = text_of(&captured);
+        assert!(
+            text.contains("cannot create the state directory")
+                && text.contains("running without the circuit breaker and retry budget"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_circuit_file_is_a_warning_and_a_closed_circuit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("circuit-db.json"),
+            "{\"version\": 1, \"consec",
+        )
+        .unwrap();
+        let (mut log, captured) = Log::capture(false);
+        let p = plan(dir.path(), None);
+        let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        assert_eq!(a.admit(true, &mut log), None);
+        drop(log);
+        assert!(
+            text_of(&captured).contains("is not valid JSON"),
+            "{}",
+            text_of(&captured)
+        );
+    }
+}
