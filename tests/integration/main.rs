@@ -17,5 +17,6 @@ mod output;
 mod report;
 mod side_files;
 mod signals;
+mod state;
 mod timeout;
 mod waits;
