@@ -2,7 +2,8 @@
 """The retry-storm experiment: many steps retrying against one service that is down.
 
 A local HTTP server on 127.0.0.1 answers 503 for the first OUTAGE seconds, then 200. PROCS
-recover processes start together, each running `curl -f` against it, under one of three
+recover processes start together (a barrier holds every first attempt until all have started,
+and the outage begins when it opens), each running `curl -f` against it, under one of three
 policies:
 
   a  fixed 10 s wait (nick-fields/retry's default)
@@ -115,16 +116,25 @@ def run_scenario(key: str, recover: str, procs: int, outage: float, limit: float
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
     ends: list[tuple[float, int]] = []
     ends_lock = threading.Lock()
-    with tempfile.TemporaryDirectory(prefix="retry-storm-") as state_dir:
+    with tempfile.TemporaryDirectory(prefix="retry-storm-") as work:
+        state_dir = os.path.join(work, "state")
+        ready = os.path.join(work, "ready")
+        go = os.path.join(work, "go")
+        os.mkdir(ready)
+        # A barrier: starting 100 recover processes takes seconds on 2 cores, so each attempt
+        # first checks in and waits for `go`; the outage clock starts when every process has
+        # checked in, and the first requests then come together, as in a real storm.
+        command = (
+            f"touch '{ready}'/$$; while [ ! -e '{go}' ]; do sleep 0.1; done; {curl}"
+        )
         argv = [
             recover, "run",
             "--max-attempts", "10",
             "--summary", "never",
             "--state-dir", state_dir,
             *policy,
-            "--command", curl,
+            "--command", command,
         ]
-        service.restart_clock()
         children = [
             subprocess.Popen(
                 argv,
@@ -145,6 +155,11 @@ def run_scenario(key: str, recover: str, procs: int, outage: float, limit: float
         waiters = [threading.Thread(target=wait, args=(c,), daemon=True) for c in children]
         for w in waiters:
             w.start()
+        arrival_limit = time.monotonic() + limit
+        while len(os.listdir(ready)) < procs and time.monotonic() < arrival_limit:
+            time.sleep(0.05)
+        service.restart_clock()
+        Path(go).touch()
         deadline = service.start + limit
         for w in waiters:
             w.join(max(0.0, deadline - time.monotonic()))
