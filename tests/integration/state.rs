@@ -16,14 +16,25 @@ fn state_dir() -> TempDir {
         .expect("create a state directory")
 }
 
-/// A step on circuit `db` in `dir`: no waits, `threshold` and a one-second cooldown.
-fn step(dir: &Path, threshold: u32) -> Test {
+/// A step on circuit `db` in `dir`: no waits, `threshold` and a cooldown of `cooldown` seconds.
+fn step_with(dir: &Path, threshold: u32, cooldown: u32) -> Test {
     Test::new()
         .actions()
         .args(["--state-dir".as_ref(), dir.as_os_str()])
         .args(["--circuit", "db", "--retry-wait-seconds", "0"])
         .args(["--circuit-threshold", &threshold.to_string()])
-        .args(["--circuit-cooldown-seconds", "1"])
+        .args(["--circuit-cooldown-seconds", &cooldown.to_string()])
+}
+
+/// A step on circuit `db` whose cooldown (10 minutes) cannot end during a test, however slow
+/// the machine.
+fn step(dir: &Path, threshold: u32) -> Test {
+    step_with(dir, threshold, 600)
+}
+
+/// A step on circuit `db` with a one-second cooldown, for the half-open tests.
+fn quick(dir: &Path, threshold: u32) -> Test {
+    step_with(dir, threshold, 1)
 }
 
 /// `recover state show --json` of `dir`.
@@ -41,8 +52,16 @@ fn report(out: &Output) -> serde_json::Value {
 
 /// Opens circuit `db` in `dir`: two failed attempts with a threshold of two.
 fn open_the_circuit(dir: &Path) -> Output {
-    step(dir, 2)
-        .args(["--max-attempts", "5", "--report-file", "report.json"])
+    open_with(step(dir, 2))
+}
+
+/// Opens circuit `db` for one second.
+fn open_briefly(dir: &Path) -> Output {
+    open_with(quick(dir, 2))
+}
+
+fn open_with(step: Test) -> Output {
+    step.args(["--max-attempts", "5", "--report-file", "report.json"])
         .args(["--command", "echo attempt >> attempts; exit 7"])
         .status(7)
         .stdout_contains("Circuit db opened after 2 consecutive failures")
@@ -126,10 +145,10 @@ fn an_open_circuit_runs_the_fallback_instead() {
 #[test]
 fn after_the_cooldown_a_passing_probe_closes_the_circuit() {
     let dir = state_dir();
-    open_the_circuit(dir.path());
+    open_briefly(dir.path());
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(show(dir.path())["circuits"]["db"]["state"], "half_open");
-    let out = step(dir.path(), 2)
+    let out = quick(dir.path(), 2)
         .args(["--report-file", "report.json", "--command", "touch ran"])
         .stdout_contains("Circuit db is half-open: this step's first attempt is the probe.")
         .stdout_contains("Circuit db closed: the attempt passed.")
@@ -145,9 +164,9 @@ fn after_the_cooldown_a_passing_probe_closes_the_circuit() {
 #[test]
 fn after_the_cooldown_a_failing_probe_reopens_the_circuit_at_once() {
     let dir = state_dir();
-    open_the_circuit(dir.path());
+    open_briefly(dir.path());
     std::thread::sleep(Duration::from_millis(1100));
-    let out = step(dir.path(), 2)
+    let out = quick(dir.path(), 2)
         .args([
             "--max-attempts",
             "5",
