@@ -579,6 +579,83 @@ mod tests {
         );
     }
 
+    /// Runs `sh -c "exit 3"` through the attempt loop with `pairs` and a state of its own;
+    /// waits are zero, so nothing sleeps.
+    fn run_step(pairs: &[(&str, &str)]) -> crate::run::RunResult {
+        use crate::exec::env::BaseEnv;
+        use crate::plan::{Plan, RawInputs};
+        use crate::run::{Context, ExitOnly, SystemTime, run};
+        let argv = vec!["sh".into(), "-c".into(), "exit 3".into()];
+        let mut pairs = pairs.to_vec();
+        pairs.push(("retry_wait_seconds", "0"));
+        let plan = Plan::from_inputs(&RawInputs::from_pairs(pairs), argv).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let env = BaseEnv::new(std::env::vars_os());
+        let (mut log, _) = Log::capture(false);
+        let mut shared = Shared::open_with(
+            plan.state.as_ref().unwrap(),
+            PathBuf::new(),
+            fixed_clock,
+            &mut log,
+        );
+        let (_tx, mut cancel) = crate::exec::Cancel::manual();
+        let ctx = Context {
+            env: &env,
+            work_dir: work.path(),
+            classifier: &ExitOnly,
+            clock: &SystemTime,
+            sleeper: &SystemTime,
+            waits: plan.policy.waits.waits_seeded(0),
+            log: &mut log,
+            shared: shared.as_mut(),
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run(&plan, ctx, &mut cancel))
+    }
+
+    #[test]
+    fn the_loop_stops_when_the_circuit_opens_and_skips_while_it_is_open() {
+        use crate::policy::GiveUp;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().to_str().unwrap();
+        let inputs = [
+            ("state_dir", state),
+            ("circuit", "db"),
+            ("circuit_threshold", "2"),
+            ("max_attempts", "5"),
+        ];
+        let first = run_step(&inputs);
+        assert_eq!(first.attempts.len(), 2);
+        assert_eq!(first.give_up, Some(GiveUp::CircuitOpen));
+        let second = run_step(&inputs);
+        assert!(second.attempts.is_empty());
+        assert_eq!(second.give_up, Some(GiveUp::CircuitOpen));
+        let note = second.shared.unwrap().circuit.unwrap();
+        assert_eq!(note.refused.unwrap().until_ms, fixed_clock() + 300_000);
+    }
+
+    #[test]
+    fn the_loop_stops_when_the_budget_is_spent() {
+        use crate::policy::GiveUp;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().to_str().unwrap();
+        let inputs = [
+            ("state_dir", state),
+            ("retry_budget", "1"),
+            ("max_attempts", "5"),
+        ];
+        let first = run_step(&inputs);
+        assert_eq!(first.attempts.len(), 2);
+        assert_eq!(first.give_up, Some(GiveUp::RetryBudgetSpent));
+        let second = run_step(&inputs);
+        assert_eq!(second.attempts.len(), 1);
+        assert_eq!(second.give_up, Some(GiveUp::RetryBudgetSpent));
+        assert_eq!(second.shared.unwrap().budget.unwrap().left(), 0);
+    }
+
     #[test]
     fn a_corrupt_circuit_file_is_a_warning_and_a_closed_circuit() {
         let dir = tempfile::tempdir().unwrap();
