@@ -22,6 +22,8 @@ use crate::policy::WaitPolicy;
 use crate::report::log::Log;
 use crate::report::{self, Report, outputs};
 use crate::run::{self, Context, Outcome, SystemTime};
+use crate::state::store::{self, Store};
+use crate::state::{self, Shared, inspect};
 
 /// recover runs a command and makes a flaky CI step recover on its own: it retries failed
 /// attempts with backoff, stops the attempt's whole process tree on timeout, and says clearly
@@ -52,6 +54,32 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Check a rules file or list the effective rules.
     Rules(RulesArgs),
+    /// Show or reset the circuits and the retry budget kept in a state directory.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `recover state show` and `recover state reset`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print every circuit and the retry budget (timestamps in RFC 3339, UTC).
+    Show {
+        /// The state directory. Default: as for `run` (recover in the runner's temporary
+        /// directory, else in the user cache directory).
+        #[arg(long, value_name = "DIR", env = "INPUT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        /// Print JSON: `{"circuits": {NAME: {...}}, "budget": {"limit": N, "spent": N}}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the circuit NAME, or every circuit and the retry budget when NAME is omitted.
+    Reset {
+        /// The circuit to forget.
+        name: Option<String>,
+        /// The state directory. Default: as for `run`.
+        #[arg(long, value_name = "DIR", env = "INPUT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
 }
 
 /// The flags of `run`, made from [`INPUTS`], and the program after `--`.
@@ -133,6 +161,7 @@ pub fn main() -> i32 {
             run_classify(&args, std::io::stdin().lock(), std::io::stdout().lock())
         }
         Some(Command::Rules(args)) => run_rules(&args, std::io::stdout().lock()),
+        Some(Command::State(command)) => return state_command(command),
     };
     result.unwrap_or_else(|error| {
         let mut message = format!("error: {error}");
@@ -144,6 +173,52 @@ pub fn main() -> i32 {
         eprintln!("{message}");
         exit_code::USAGE
     })
+}
+
+/// `recover state show|reset`: prints to stdout; problems go to stderr with exit 2.
+fn state_command(command: StateCommand) -> i32 {
+    let mut log = Log::new(is_actions());
+    let default = || state::default_dir(|name| std::env::var(name).ok());
+    let result = match command {
+        StateCommand::Show { state_dir, json } => {
+            let store = Store::existing(&state_dir.unwrap_or_else(default));
+            inspect::view(&store, state::wall_clock()).map(|(view, damaged)| {
+                for bad in damaged {
+                    log.warning(&bad.to_string());
+                }
+                if json {
+                    serde_json::to_string_pretty(&view).unwrap_or_default() + "\n"
+                } else {
+                    inspect::render_text(&store, &view)
+                }
+            })
+        }
+        StateCommand::Reset { name, state_dir } => {
+            if let Some(bad) = name.as_deref().filter(|n| !store::is_valid_name(n)) {
+                return refuse(&Error::CircuitName(bad.to_owned()), false);
+            }
+            let store = Store::existing(&state_dir.unwrap_or_else(default));
+            inspect::reset(&store, name.as_deref()).map(|removed| {
+                if removed.is_empty() {
+                    "nothing to reset\n".to_owned()
+                } else {
+                    removed
+                        .iter()
+                        .map(|r| format!("reset {r}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                        + "\n"
+                }
+            })
+        }
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            exit_code::SUCCESS
+        }
+        Err(error) => refuse(&Error::State(error), false),
+    }
 }
 
 fn is_actions() -> bool {
@@ -205,6 +280,14 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
         Err(error) => return refuse(&error, actions),
     };
     let waits = WaitPolicy::waits_from_entropy(&plan.policy.waits);
+    let mut shared = plan.state.as_ref().and_then(|state| {
+        let default = state::default_dir(|name| {
+            env.get(name)
+                .and_then(|v| v.to_str())
+                .map(ToOwned::to_owned)
+        });
+        Shared::open(state, default, &mut log)
+    });
     let ctx = Context {
         env: &env,
         work_dir: work_dir.path(),
@@ -213,6 +296,7 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
         sleeper: &SystemTime,
         waits,
         log: &mut log,
+        shared: shared.as_mut(),
     };
     let result = run::run(plan, ctx, &mut cancel).await;
     let report = Report::new(plan, &result);
@@ -315,5 +399,20 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["recover", "run", "--command", "true"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Run(ref a)) if a.flags["command"] == "true"));
+    }
+
+    #[test]
+    fn state_subcommands_parse() {
+        let cli = Cli::try_parse_from(["recover", "state", "show", "--state-dir", "/s", "--json"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::State(StateCommand::Show { json: true, state_dir: Some(ref d) })) if d == &PathBuf::from("/s")
+        ));
+        let cli = Cli::try_parse_from(["recover", "state", "reset", "db"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::State(StateCommand::Reset { name: Some(ref n), .. })) if n == "db"
+        ));
     }
 }

@@ -44,6 +44,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `recover state reset` was given a name no circuit can have.
+    #[error(
+        "circuit name {0:?} is not valid; expected 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`"
+    )]
+    CircuitName(String),
+    /// The state directory cannot be read or changed (`recover state`).
+    #[error(transparent)]
+    State(#[from] crate::state::store::StoreError),
     /// The async runtime or the signal handlers cannot start.
     #[error("cannot start: {0}")]
     Runtime(#[source] std::io::Error),

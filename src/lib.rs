@@ -5,6 +5,7 @@
 //! loop:  exec::run ─> Attempt { exit, duration, tails }
 //!        classify ─> Classification { category, rule, wait hint }
 //!        policy::decide ─> Decision: succeed | retry after a wait | give up
+//! state: the circuit (skip while open) and the retry budget, shared through state_dir files
 //! Outcome ─> report (log, annotations, outputs) ─> exit code
 //! ```
 //!
@@ -18,3 +19,4 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod run;
+pub mod state;

@@ -259,6 +259,11 @@ pub enum GiveUp {
     ExitCodeNotListed(i32),
     /// The wait and another attempt do not fit before the deadline.
     Deadline,
+    /// The step's circuit is open (it opened during the step, or was open at its start): the
+    /// service looks down, so retrying would only add load.
+    CircuitOpen,
+    /// The retry budget shared through `state_dir` is spent.
+    RetryBudgetSpent,
 }
 
 /// What `decide` looks at.

@@ -21,6 +21,7 @@ use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
 use crate::plan::{Plan, Program};
 use crate::policy::{Decision, GiveUp, Situation, Waits, decide};
 use crate::report::log::Log;
+use crate::state::{Shared, StateNote};
 
 /// Where "now" comes from.
 pub trait Clock {
@@ -215,6 +216,8 @@ pub struct RunResult {
     pub cancelled_by: Option<CancelSignal>,
     /// The whole run, waits included.
     pub duration: Duration,
+    /// What the circuit and the retry budget did, when the plan has either.
+    pub shared: Option<StateNote>,
 }
 
 /// The effects a run needs, injected so tests can replace them.
@@ -233,6 +236,8 @@ pub struct Context<'a, C: Classifier> {
     pub waits: Waits,
     /// Where the log goes.
     pub log: &'a mut Log,
+    /// The circuit and retry budget shared with other steps, if the plan has them.
+    pub shared: Option<&'a mut Shared>,
 }
 
 /// Runs the plan: attempts until one passes, retrying stops or recover is cancelled; then the
@@ -250,7 +255,10 @@ pub async fn run<C: Classifier>(
         ctx,
         pending: None,
     };
-    let mut result = runner.attempts(cancel).await;
+    let mut result = match runner.refused_at_start() {
+        Some(refused) => refused,
+        None => runner.attempts(cancel).await,
+    };
     match &plan.fallback {
         Some(fallback) if result.outcome == Outcome::Failure => {
             runner.fallback(fallback, &mut result, cancel).await;
@@ -258,6 +266,7 @@ pub async fn run<C: Classifier>(
         _ => runner.commit_pending(),
     }
     result.duration = runner.elapsed();
+    result.shared = runner.shared_note();
     result
 }
 
@@ -302,6 +311,7 @@ impl<C: Classifier> Runner<'_, C> {
             give_up,
             cancelled_by,
             duration: self.elapsed(),
+            shared: None,
         }
     }
 
@@ -321,6 +331,10 @@ impl<C: Classifier> Runner<'_, C> {
         for number in 1..=plan.policy.max_attempts {
             if let Some(signal) = cancel.signal() {
                 return self.result(attempts, Outcome::Cancelled, None, Some(signal));
+            }
+            if number > 1 && self.refused(false) {
+                self.pending = retried.take();
+                return self.result(attempts, Outcome::Failure, Some(GiveUp::CircuitOpen), None);
             }
             let left = self.remaining();
             if left.is_some_and(|l| l.is_zero()) {
@@ -356,6 +370,7 @@ impl<C: Classifier> Runner<'_, C> {
                 remaining: self.remaining(),
             };
             let decision = decide(&plan.policy, &situation);
+            let decision = self.shared_decision(decision, &classification);
             if decision != Decision::Succeed {
                 record.classification = Some(classification);
             }
@@ -579,6 +594,55 @@ impl<C: Classifier> Runner<'_, C> {
     }
 }
 
+/// The hooks of the circuit and the retry budget: the effects live in [`Shared`], the decisions
+/// in [`crate::state::breaker`] and [`crate::state::budget`]. Without them, these do nothing.
+impl<C: Classifier> Runner<'_, C> {
+    /// A failed run with no attempt when the circuit is open at the step's start.
+    fn refused_at_start(&mut self) -> Option<RunResult> {
+        self.refused(true).then(|| {
+            self.result(
+                Vec::new(),
+                Outcome::Failure,
+                Some(GiveUp::CircuitOpen),
+                None,
+            )
+        })
+    }
+
+    /// Whether the circuit refuses the next attempt.
+    fn refused(&mut self, first: bool) -> bool {
+        let log = &mut *self.ctx.log;
+        self.ctx
+            .shared
+            .as_deref_mut()
+            .is_some_and(|s| s.admit(first, log).is_some())
+    }
+
+    /// Records the attempt on the circuit, then keeps a retry only while the circuit stays closed
+    /// and the budget grants it.
+    fn shared_decision(&mut self, decision: Decision, classification: &Classification) -> Decision {
+        let log = &mut *self.ctx.log;
+        let Some(shared) = self.ctx.shared.as_deref_mut() else {
+            return decision;
+        };
+        let open = shared.record(decision == Decision::Succeed, classification, log);
+        match decision {
+            Decision::Retry { .. } if open => Decision::GiveUp(GiveUp::CircuitOpen),
+            Decision::Retry { .. } if !shared.spend_retry(log) => {
+                Decision::GiveUp(GiveUp::RetryBudgetSpent)
+            }
+            other => other,
+        }
+    }
+
+    fn shared_note(&mut self) -> Option<StateNote> {
+        let log = &mut *self.ctx.log;
+        let shared = self.ctx.shared.as_deref_mut()?;
+        shared.refresh_budget(log);
+        Some(shared.note())
+    }
+}
+
 fn observer_of<O>(relayed: Relayed<O>) -> O {
     relayed.observer
 }
@@ -693,6 +757,7 @@ mod tests {
             sleeper: time,
             waits: plan.policy.waits.waits_seeded(seed),
             log: &mut log,
+            shared: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -789,6 +854,7 @@ mod tests {
             sleeper: &time,
             waits: p.policy.waits.waits_seeded(0),
             log: &mut log,
+            shared: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -220,6 +220,36 @@ pub const INPUTS: &[InputSpec] = &[
         "PATH",
         "Write a JSON report of the run to this file (schema: docs/report.md).",
     ),
+    input(
+        "circuit",
+        None,
+        "NAME",
+        "A circuit breaker shared by the steps that depend on one service (letters, digits, `.`, `_`, `-`). After circuit_threshold consecutive retryable failures it opens: steps skip their command (running the fallback, if any) until the cooldown ends, then one step probes.",
+    ),
+    input(
+        "circuit_threshold",
+        Some("3"),
+        "N",
+        "Consecutive failed attempts with a retryable category, across all steps on the circuit, that open it.",
+    ),
+    input(
+        "circuit_cooldown_seconds",
+        Some("300"),
+        "SECONDS",
+        "How long an open circuit stays open before one step's first attempt probes it.",
+    ),
+    input(
+        "retry_budget",
+        None,
+        "N",
+        "The most retries (attempts after the first) that all steps sharing state_dir may spend together; once spent, failures are final. Default: no budget.",
+    ),
+    input(
+        "state_dir",
+        None,
+        "DIR",
+        "Where circuits and the retry budget are kept. Default: $RUNNER_TEMP/recover (one job), else the user cache directory. Unused without circuit or retry_budget.",
+    ),
 ];
 
 /// The strings given for each input, trimmed; empty strings count as absent.

@@ -16,6 +16,8 @@ use crate::classify::lazy::PlanRules;
 use crate::classify::rules::{Origin, Rules, RulesError};
 use crate::exec::shell::{Shell, ShellError};
 use crate::policy::{Backoff, Jitter, Policy, RetryOn, WaitPolicy};
+use crate::state::breaker::Settings;
+use crate::state::{CircuitPlan, StatePlan, store};
 
 /// What an attempt runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub struct Plan {
     pub summary: SummaryWhen,
     /// Where the JSON report goes, if anywhere.
     pub report_file: Option<PathBuf>,
+    /// The circuit and retry budget shared with other steps; `None` when the step uses neither.
+    pub state: Option<StatePlan>,
     /// The effective classification rules: `rules`, then `rules_file`, then the built-ins.
     pub rules: PlanRules,
 }
@@ -342,6 +346,7 @@ impl Plan {
             "always, on-failure or never",
         );
         let report_file = c.text("report_file").map(PathBuf::from);
+        let state = state(&mut c);
         let rules = rules(&mut c);
         match command {
             Some(command) if c.errors.is_empty() => Ok(Plan {
@@ -360,6 +365,7 @@ impl Plan {
                 on_flaky,
                 summary,
                 report_file,
+                state,
                 rules,
             }),
             _ => Err(c.errors),
@@ -514,6 +520,45 @@ fn policy(c: &mut Checker<'_>) -> Policy {
     }
 }
 
+/// `circuit`, `circuit_threshold`, `circuit_cooldown_seconds`, `retry_budget` and `state_dir`.
+fn state(c: &mut Checker<'_>) -> Option<StatePlan> {
+    let name = c.text("circuit");
+    if let Some(name) = name.as_deref().filter(|n| !store::is_valid_name(n)) {
+        c.invalid(
+            "circuit",
+            name,
+            "a name of 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`",
+        );
+    }
+    let threshold = c.count("circuit_threshold");
+    let cooldown = c
+        .duration("circuit_cooldown_seconds", 1.0, false)
+        .unwrap_or_default();
+    let retry_budget = c.raw.get("retry_budget").map(str::to_owned);
+    let retry_budget = retry_budget.and_then(|value| {
+        let parsed = value.parse::<u64>().ok();
+        if parsed.is_none() {
+            c.invalid("retry_budget", &value, "a whole number of 0 or more");
+        }
+        parsed
+    });
+    let dir = c.text("state_dir").map(PathBuf::from);
+    let circuit = name
+        .filter(|n| store::is_valid_name(n))
+        .map(|name| CircuitPlan {
+            name,
+            settings: Settings {
+                threshold,
+                cooldown,
+            },
+        });
+    (circuit.is_some() || retry_budget.is_some()).then_some(StatePlan {
+        dir,
+        circuit,
+        retry_budget,
+    })
+}
+
 /// A shell that is not installed would fail every attempt the same way: say so up front.
 fn check_shell_exists(c: &mut Checker<'_>, input: &'static str, shell: &Shell) {
     let program = shell.program();
@@ -573,6 +618,55 @@ mod tests {
         let errors = plan(&[("max_attempts", "0"), ("jitter", "lots")]).unwrap_err();
         let inputs: Vec<_> = errors.iter().map(|e| e.input).collect();
         assert_eq!(inputs, vec!["command", "max_attempts", "jitter"]);
+    }
+
+    #[test]
+    fn state_is_planned_only_with_a_circuit_or_a_budget() {
+        assert_eq!(
+            plan(&[("command", "x"), ("state_dir", "/s")])
+                .unwrap()
+                .state,
+            None
+        );
+        let p = plan(&[("command", "x"), ("circuit", "npm-registry")]).unwrap();
+        let state = p.state.unwrap();
+        let circuit = state.circuit.unwrap();
+        assert_eq!(circuit.name, "npm-registry");
+        assert_eq!(circuit.settings.threshold, 3);
+        assert_eq!(circuit.settings.cooldown, Duration::from_secs(300));
+        assert_eq!(state.retry_budget, None);
+        assert_eq!(state.dir, None);
+        let p = plan(&[("command", "x"), ("retry_budget", "0"), ("state_dir", "/s")]).unwrap();
+        let state = p.state.unwrap();
+        assert_eq!(state.retry_budget, Some(0));
+        assert_eq!(state.dir, Some(PathBuf::from("/s")));
+    }
+
+    #[test]
+    fn bad_state_inputs_are_named_with_exact_messages() {
+        let cases = [
+            (
+                ("circuit", "../etc"),
+                "input circuit: \"../etc\" is not valid; expected a name of 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`",
+            ),
+            (
+                ("circuit_threshold", "0"),
+                "input circuit_threshold: \"0\" is not valid; expected a whole number of 1 or more",
+            ),
+            (
+                ("circuit_cooldown_seconds", "-1"),
+                "input circuit_cooldown_seconds: \"-1\" is not valid; expected a number greater than 0",
+            ),
+            (
+                ("retry_budget", "many"),
+                "input retry_budget: \"many\" is not valid; expected a whole number of 0 or more",
+            ),
+        ];
+        for ((input, value), want) in cases {
+            let errors = plan(&[("command", "x"), (input, value)]).unwrap_err();
+            let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            assert_eq!(messages, vec![want.to_owned()], "{input}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{Report, signal_name};
 use crate::plan::{FallbackOutcome, OnFlaky, Program};
 use crate::policy::GiveUp;
 use crate::run::AttemptRecord;
+use crate::state::rfc3339;
 
 /// The version of the report's schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -69,6 +70,57 @@ struct Document<'a> {
     plan: PlanView,
     attempts: Vec<AttemptView<'a>>,
     fallback: Option<AttemptView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<StateView<'a>>,
+}
+
+/// The circuit and the budget, when the step has either (`state`).
+#[derive(Debug, Serialize)]
+struct StateView<'a> {
+    circuit: Option<CircuitView<'a>>,
+    budget: Option<BudgetView>,
+}
+
+#[derive(Debug, Serialize)]
+struct CircuitView<'a> {
+    name: &'a str,
+    state: &'static str,
+    consecutive_failures: u64,
+    opened_at: Option<String>,
+    until: Option<String>,
+    skipped: bool,
+    opened_by_this_step: bool,
+    probe: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct BudgetView {
+    limit: u64,
+    spent: u64,
+    left: u64,
+    ran_out: bool,
+}
+
+fn state_view<'a>(report: &Report<'a>) -> Option<StateView<'a>> {
+    report.result.shared.as_ref()?;
+    Some(StateView {
+        circuit: report.circuit().map(|c| CircuitView {
+            name: &c.name,
+            state: c.phase.as_str(),
+            consecutive_failures: c.consecutive_failures,
+            opened_at: c.opened_at_ms.map(rfc3339),
+            until: c.until_ms.map(rfc3339),
+            skipped: report.was_skipped(),
+            opened_by_this_step: c.opened_here,
+            probe: c.probed,
+        }),
+        budget: report.budget().map(|b| BudgetView {
+            limit: b.limit,
+            spent: b.spent,
+            left: b.left(),
+            ran_out: b.ran_out,
+        }),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -156,6 +208,8 @@ pub fn render(report: &Report<'_>) -> String {
             GiveUp::NotRetryable => "not_retryable",
             GiveUp::ExitCodeNotListed(_) => "exit_code_not_listed",
             GiveUp::Deadline => "deadline",
+            GiveUp::CircuitOpen => "circuit_open",
+            GiveUp::RetryBudgetSpent => "retry_budget_spent",
         }),
         cancelled_by: report.result.cancelled_by.map(signal_name),
         plan: PlanView {
@@ -185,6 +239,7 @@ pub fn render(report: &Report<'_>) -> String {
         },
         attempts: report.attempts().map(attempt_view).collect(),
         fallback: report.fallback().map(attempt_view),
+        state: state_view(report),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

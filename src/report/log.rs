@@ -191,6 +191,15 @@ impl Log {
             GiveUp::Deadline => {
                 "Not retrying: the next attempt would not fit in total_timeout_seconds.".to_owned()
             }
+            GiveUp::CircuitOpen => {
+                let name = plan
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.circuit.as_ref())
+                    .map_or("", |c| c.name.as_str());
+                format!("Not retrying: circuit {name} is open.")
+            }
+            GiveUp::RetryBudgetSpent => "Not retrying: the retry budget is spent.".to_owned(),
         };
         self.line(&format!(
             "Attempt {} failed: {}. {stop}",

@@ -19,6 +19,12 @@ use crate::error::exit_code;
 use crate::plan::{FallbackOutcome, OnFlaky, Plan};
 use crate::policy::GiveUp;
 use crate::run::{AttemptKind, AttemptRecord, Outcome, RunResult};
+use crate::state::{BudgetNote, CircuitNote, describe_refusal};
+
+/// The `category` output of a step whose circuit was open at its start: no attempt ran, so
+/// there is no failure to classify. It is not a [`Category`](crate::classify::Category) and
+/// cannot be named in `retry_on`.
+pub const CIRCUIT_OPEN: &str = "circuit_open";
 
 /// The facts of a finished run, in the words the outputs and annotations use.
 #[derive(Debug, Clone, Copy)]
@@ -127,9 +133,17 @@ impl<'a> Report<'a> {
         if !self.is_failure() {
             return None;
         }
-        let reason = self
-            .last_attempt()
-            .map_or_else(|| "No attempt ran".to_owned(), reason);
+        let skipped = self.was_skipped();
+        let reason = match self.last_attempt() {
+            Some(attempt) => reason(attempt),
+            None if skipped => format!("{}; no attempt ran", self.refusal_text()),
+            None => "No attempt ran".to_owned(),
+        };
+        let failed = if skipped {
+            reason.clone()
+        } else {
+            format!("Final attempt failed. {reason}")
+        };
         Some(match self.result.outcome {
             Outcome::Cancelled => {
                 let signal = signal_name(self.result.cancelled_by.unwrap_or(15));
@@ -140,15 +154,24 @@ impl<'a> Report<'a> {
                 self.attempt_count(),
                 self.attempt_count() - 1
             ),
-            Outcome::Fallback => format!(
-                "Final attempt failed. {reason}. The fallback command passed, but fallback_outcome is failure"
-            ),
+            Outcome::Fallback => {
+                format!("{failed}. The fallback command passed, but fallback_outcome is failure")
+            }
             _ => match (&self.result.give_up, self.fallback()) {
                 (_, Some(fallback)) => format!(
-                    "Final attempt failed. {reason}. The fallback command failed too: {}",
+                    "{failed}. The fallback command failed too: {}",
                     self::reason(fallback)
                 ),
                 (Some(GiveUp::NotRetryable | GiveUp::ExitCodeNotListed(_)), None) => reason,
+                (Some(GiveUp::CircuitOpen), None) if skipped => reason,
+                (Some(GiveUp::CircuitOpen), None) => {
+                    let name = self.circuit().map_or("", |c| c.name.as_str());
+                    format!("{failed}. Circuit {name} is open, so no more retries")
+                }
+                (Some(GiveUp::RetryBudgetSpent), None) => {
+                    let limit = self.budget().map_or(0, |b| b.limit);
+                    format!("{failed}. The retry budget ran out (all {limit} retries are spent)")
+                }
                 (Some(GiveUp::Deadline), None) => {
                     let total = self.plan.total_timeout.unwrap_or_default();
                     format!(
@@ -191,6 +214,13 @@ impl<'a> Report<'a> {
                 )),
                 OnFlaky::Fail => Some((kind, format!("{}{}", self.exit_error()?, self.cause()))),
             },
+            Outcome::Fallback if !self.is_failure() && self.was_skipped() => Some((
+                "notice",
+                format!(
+                    "The fallback command ran instead of the command and passed: {}",
+                    self.refusal_text()
+                ),
+            )),
             Outcome::Fallback if !self.is_failure() => Some((
                 "notice",
                 format!(
@@ -199,6 +229,9 @@ impl<'a> Report<'a> {
                 ),
             )),
             Outcome::Cancelled => Some((kind, self.exit_error()?)),
+            Outcome::Fallback | Outcome::Failure if self.was_skipped() => {
+                Some((kind, format!("circuit_open: {}", self.exit_error()?)))
+            }
             Outcome::Fallback | Outcome::Failure => {
                 let what = self.last_failure().map_or_else(
                     || "failure".to_owned(),
@@ -246,8 +279,42 @@ impl<'a> Report<'a> {
         if let Some(classification) = self.last_failure() {
             out.push(("category", classification.category.as_str().to_owned()));
             out.push(("rule", classification.rule.clone().unwrap_or_default()));
+        } else if self.was_skipped() {
+            out.push(("category", CIRCUIT_OPEN.to_owned()));
+        }
+        if let Some(circuit) = self.circuit() {
+            out.push(("circuit_state", circuit.phase.as_str().to_owned()));
+        }
+        if let Some(budget) = self.budget() {
+            out.push(("retry_budget_left", budget.left().to_string()));
         }
         out
+    }
+
+    /// The step's circuit, when it has one that could be used.
+    #[must_use]
+    pub fn circuit(&self) -> Option<&'a CircuitNote> {
+        self.result.shared.as_ref()?.circuit.as_ref()
+    }
+
+    /// The step's retry budget, when it has one that could be used.
+    #[must_use]
+    pub fn budget(&self) -> Option<&'a BudgetNote> {
+        self.result.shared.as_ref()?.budget.as_ref()
+    }
+
+    /// Whether the circuit was open at the step's start, so no attempt ran.
+    #[must_use]
+    pub fn was_skipped(&self) -> bool {
+        self.attempt_count() == 0 && self.result.give_up == Some(GiveUp::CircuitOpen)
+    }
+
+    /// "Circuit db is open since … until …", or an empty string without a refusal.
+    #[must_use]
+    pub fn refusal_text(&self) -> String {
+        self.circuit()
+            .and_then(|c| Some(describe_refusal(&c.name, c.refused.as_ref()?)))
+            .unwrap_or_default()
     }
 
     /// Runner time spent on failed attempts and the waits after them.

@@ -100,6 +100,7 @@ fn result(attempts: Vec<AttemptRecord>, outcome: Outcome, give_up: Option<GiveUp
         give_up,
         cancelled_by,
         duration: Duration::from_secs(25),
+        shared: None,
     }
 }
 

@@ -38,6 +38,7 @@ pub fn render(report: &Report<'_>) -> String {
     let title = text(&cut_to(&report.plan.command.describe(), TITLE_CHARS));
     let _ = writeln!(out, "### {icon} recover: {title}\n");
     let _ = writeln!(out, "{headline}\n");
+    shared(&mut out, report);
     table(&mut out, report);
     advice(&mut out, report);
     tails(&mut out, report);
@@ -55,6 +56,20 @@ fn headline(report: &Report<'_>) -> (&'static str, String) {
             None => format!(" Last failure: **{}**.", c.category),
         });
     match report.result.outcome {
+        Outcome::Failure | Outcome::Fallback if report.was_skipped() => {
+            let fallback = match (report.result.outcome, report.fallback()) {
+                (Outcome::Fallback, _) => " The fallback command ran instead, and passed.",
+                (_, Some(_)) => " The fallback command ran instead, and failed.",
+                _ => "",
+            };
+            (
+                "⛔",
+                format!(
+                    "**Skipped**: {}; the command did not run.{fallback}",
+                    text(&report.refusal_text())
+                ),
+            )
+        }
         Outcome::Success => ("✅", format!("**Passed** on the first attempt in {took}.")),
         Outcome::Recovered => (
             "🔁",
@@ -87,6 +102,44 @@ fn headline(report: &Report<'_>) -> (&'static str, String) {
                 format!("**Cancelled** by {signal} during attempt {n}, after {took}."),
             )
         }
+    }
+}
+
+/// A line each for the circuit and the retry budget, when the step has them.
+fn shared(out: &mut String, report: &Report<'_>) {
+    let mut lines = Vec::new();
+    if let Some(c) = report.circuit() {
+        let mut line = format!(
+            "**Circuit** {}: {} ({} consecutive failures",
+            code(&c.name),
+            c.phase.as_str(),
+            c.consecutive_failures
+        );
+        if let (crate::state::breaker::Phase::Open, Some(until)) = (c.phase, c.until_ms) {
+            let _ = write!(line, ", open until {}", crate::state::rfc3339(until));
+        }
+        line.push(')');
+        if c.opened_here {
+            line.push_str("; this step's failures opened it");
+        } else if c.probed {
+            line.push_str("; this step's first attempt was the probe");
+        }
+        lines.push(format!("{line}."));
+    }
+    if let Some(b) = report.budget() {
+        let ran_out = if b.ran_out {
+            "; it ran out, so the last failure was final"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "**Retry budget**: {} of {} retries left{ran_out}.",
+            b.left(),
+            b.limit
+        ));
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(out, "{}\n", lines.join("<br>\n"));
     }
 }
 

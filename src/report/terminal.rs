@@ -20,6 +20,10 @@ pub fn render(report: &Report<'_>, colour: bool) -> String {
     if outcome == Outcome::Success {
         return String::new();
     }
+    if report.was_skipped() && report.result.attempts.is_empty() {
+        // Nothing ran: the log already said why, and an empty table would add nothing.
+        return String::new();
+    }
     let paint = |code: &str, text: &str| {
         if colour {
             format!("\x1b[{code}m{text}\x1b[0m")

@@ -18,5 +18,6 @@ mod output;
 mod report;
 mod side_files;
 mod signals;
+mod state;
 mod timeout;
 mod waits;

@@ -1,0 +1,509 @@
+//! The state directory: one small versioned JSON file per circuit and one for the budget, each
+//! changed under a file lock with an atomic replace.
+//!
+//! In: a directory and a [`Key`]. Out: the stored value, or a fresh one with a [`Damaged`]
+//! warning when the file is corrupt, truncated or from a newer recover.
+//!
+//! Why a separate lock file: the data file is replaced by `rename`, so a lock held on it would
+//! be held on a file no longer in the directory, and a second process could lock the new one at
+//! the same time. `NAME.lock` is never replaced, so an exclusive lock on it serialises every
+//! read-modify-write of `NAME.json` across processes, and the rename means a reader never sees a
+//! half-written file even without the lock.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The version of the state files this recover writes. A file with a higher version is ignored
+/// (with a warning) rather than misread.
+pub const VERSION: u64 = 1;
+
+/// Which file of the state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// The file of one circuit, by name.
+    Circuit(String),
+    /// The retry budget's file.
+    Budget,
+}
+
+impl Key {
+    fn stem(&self) -> String {
+        match self {
+            Key::Circuit(name) => format!("circuit-{name}"),
+            Key::Budget => "budget".to_owned(),
+        }
+    }
+}
+
+/// A state file that could not be used, replaced by a fresh state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damaged {
+    /// The file.
+    pub path: PathBuf,
+    /// What was wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for Damaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "state file {} {}; starting from a fresh state",
+            self.path.display(),
+            self.problem
+        )
+    }
+}
+
+/// A state file operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The state directory cannot be created.
+    #[error("cannot create the state directory {}", .dir.display())]
+    CreateDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The lock file cannot be opened or locked.
+    #[error("cannot lock state file {}", .path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The state file cannot be read.
+    #[error("cannot read state file {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The state file cannot be written or replaced.
+    #[error("cannot write state file {}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The state directory cannot be listed.
+    #[error("cannot list the state directory {}", .dir.display())]
+    List {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The file's layout: the version beside the state's own fields.
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    version: u64,
+    #[serde(flatten)]
+    state: T,
+}
+
+/// What an update found and returned.
+#[derive(Debug)]
+pub struct Updated<R> {
+    /// What the update function returned.
+    pub value: R,
+    /// The file that had to be replaced by a fresh state, if any.
+    pub damaged: Option<Damaged>,
+}
+
+/// A state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store in `dir`, created if missing.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn create(dir: &Path) -> Result<Store, StoreError> {
+        fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            dir: dir.to_owned(),
+            source,
+        })?;
+        Ok(Store::existing(dir))
+    }
+
+    /// The store in `dir`, which is not created (for reading and resetting).
+    #[must_use]
+    pub fn existing(dir: &Path) -> Store {
+        Store {
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// The directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The data file of `key`.
+    #[must_use]
+    pub fn path(&self, key: &Key) -> PathBuf {
+        self.dir.join(format!("{}.json", key.stem()))
+    }
+
+    fn lock(&self, key: &Key) -> Result<File, StoreError> {
+        let path = self.dir.join(format!("{}.lock", key.stem()));
+        let fail = |source| StoreError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(fail)?;
+        file.lock().map_err(fail)?;
+        Ok(file)
+    }
+
+    /// Reads `key`'s state, changes it with `change` and writes it back, all under the key's
+    /// exclusive lock, so concurrent updates from other processes are never lost. The file is
+    /// only rewritten when the state changed.
+    ///
+    /// # Errors
+    /// When the lock cannot be taken or the file cannot be read or written.
+    pub fn update<T, R>(
+        &self,
+        key: &Key,
+        change: impl FnOnce(T) -> (T, R),
+    ) -> Result<Updated<R>, StoreError>
+    where
+        T: Default + Clone + PartialEq + Serialize + DeserializeOwned,
+    {
+        let _lock = self.lock(key)?;
+        let path = self.path(key);
+        let (old, damaged) = load::<T>(&path)?;
+        let (new, value) = change(old.clone());
+        if new != old || damaged.is_some() {
+            write_atomic(&self.dir, &path, &new)?;
+        }
+        Ok(Updated { value, damaged })
+    }
+
+    /// Reads `key`'s state under its lock; a missing file is the fresh state.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read.
+    pub fn read<T>(&self, key: &Key) -> Result<(T, Option<Damaged>), StoreError>
+    where
+        T: Default + DeserializeOwned,
+    {
+        // Reading needs no lock for consistency (files are replaced whole), so a read-only
+        // directory can still be shown.
+        load(&self.path(key))
+    }
+
+    /// Removes `key`'s file under its lock; returns whether there was one.
+    ///
+    /// # Errors
+    /// When the lock cannot be taken or the file cannot be removed.
+    pub fn remove(&self, key: &Key) -> Result<bool, StoreError> {
+        let path = self.path(key);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let _lock = self.lock(key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(StoreError::Write { path, source }),
+        }
+    }
+
+    /// The names of the circuits with a file in the directory, sorted; none when the directory
+    /// does not exist.
+    ///
+    /// # Errors
+    /// When the directory exists but cannot be listed.
+    pub fn circuits(&self) -> Result<Vec<String>, StoreError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(StoreError::List {
+                    dir: self.dir.clone(),
+                    source,
+                });
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let circuit = name.strip_prefix("circuit-")?.strip_suffix(".json")?;
+                is_valid_name(circuit).then(|| circuit.to_owned())
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Whether `name` may name a circuit: 1 to 100 of `A-Z a-z 0-9 . _ -`, not starting with a dot,
+/// so that it is a safe file name on every platform.
+#[must_use]
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Reads and decodes a state file; a missing file is the fresh state, a bad one is the fresh
+/// state and a [`Damaged`].
+fn load<T>(path: &Path) -> Result<(T, Option<Damaged>), StoreError>
+where
+    T: Default + DeserializeOwned,
+{
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((T::default(), None)),
+        Err(source) => {
+            return Err(StoreError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    match decode(&bytes) {
+        Ok(state) => Ok((state, None)),
+        Err(problem) => Ok((
+            T::default(),
+            Some(Damaged {
+                path: path.to_owned(),
+                problem,
+            }),
+        )),
+    }
+}
+
+/// Decodes a state file's bytes, or says what is wrong with them.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))?;
+    let version = value
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| "has no version".to_owned())?;
+    if version > VERSION {
+        return Err(format!(
+            "has version {version}, newer than this recover understands ({VERSION})"
+        ));
+    }
+    let envelope: Envelope<T> =
+        serde_json::from_value(value).map_err(|e| format!("is malformed ({e})"))?;
+    Ok(envelope.state)
+}
+
+/// Writes `state` to a temporary file in `dir`, then renames it over `path`: readers see the old
+/// file or the new one, never a part.
+fn write_atomic<T: Serialize>(dir: &Path, path: &Path, state: &T) -> Result<(), StoreError> {
+    let fail = |source| StoreError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let envelope = Envelope {
+        version: VERSION,
+        state,
+    };
+    let mut text = serde_json::to_vec_pretty(&envelope).map_err(|e| fail(e.into()))?;
+    text.push(b'\n');
+    let mut temp = tempfile::Builder::new()
+        .prefix(".state-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    temp.write_all(&text).map_err(fail)?;
+    temp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::breaker::Circuit;
+    use crate::state::budget::Budget;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("state")).unwrap();
+        (dir, store)
+    }
+
+    fn bump(store: &Store) -> Updated<u64> {
+        store
+            .update(&Key::Budget, |b: Budget| {
+                let spent = b.spent + 1;
+                (Budget { spent, ..b }, spent)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn an_update_round_trips_through_a_versioned_file() {
+        let (_dir, store) = store();
+        assert_eq!(bump(&store).value, 1);
+        assert_eq!(bump(&store).value, 2);
+        let text = fs::read_to_string(store.path(&Key::Budget)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["spent"], 2);
+    }
+
+    #[test]
+    fn bad_files_are_a_warning_and_a_fresh_state() {
+        let cases = [
+            ("corrupt", "{{{ not json", "is not valid JSON"),
+            (
+                "truncated",
+                "{\"version\": 1, \"spent\": 4",
+                "is not valid JSON",
+            ),
+            ("empty", "", "is not valid JSON"),
+            (
+                "future",
+                "{\"version\": 99, \"spent\": 4}",
+                "has version 99, newer",
+            ),
+            ("no version", "{\"spent\": 4}", "has no version"),
+            (
+                "wrong shape",
+                "{\"version\": 1, \"spent\": \"x\"}",
+                "is malformed",
+            ),
+        ];
+        for (what, text, problem) in cases {
+            let (_dir, store) = store();
+            fs::write(store.path(&Key::Budget), text).unwrap();
+            let (budget, damaged) = store.read::<Budget>(&Key::Budget).unwrap();
+            assert_eq!(budget, Budget::default(), "{what}");
+            let damaged = damaged.unwrap_or_else(|| panic!("{what}: no warning"));
+            assert!(damaged.problem.starts_with(problem), "{what}: {damaged}");
+            assert!(damaged.to_string().ends_with("starting from a fresh state"));
+            // An update starts fresh and replaces the bad file with a good one.
+            let updated = bump(&store);
+            assert_eq!(updated.value, 1, "{what}");
+            assert!(updated.damaged.is_some(), "{what}");
+            assert_eq!(
+                store.read::<Budget>(&Key::Budget).unwrap().1,
+                None,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        fs::write(&file, "").unwrap();
+        let error = Store::create(&file.join("state")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot create the state directory"),
+            "{error}"
+        );
+        // A store whose directory vanished cannot lock, and says which file.
+        let store = Store::existing(&file.join("gone"));
+        let error = store
+            .update(&Key::Circuit("db".into()), |c: Circuit| (c, ()))
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("cannot lock state file"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn threads_updating_at_once_lose_no_update() {
+        let (_dir, store) = store();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..25 {
+                        bump(&store);
+                    }
+                });
+            }
+        });
+        let (budget, _) = store.read::<Budget>(&Key::Budget).unwrap();
+        assert_eq!(budget.spent, 200);
+    }
+
+    #[test]
+    fn circuits_are_listed_and_removed_by_name() {
+        let (_dir, store) = store();
+        for name in ["web", "db"] {
+            store
+                .update(&Key::Circuit(name.into()), |c: Circuit| {
+                    let failures = c.consecutive_failures + 1;
+                    (
+                        Circuit {
+                            consecutive_failures: failures,
+                            ..c
+                        },
+                        (),
+                    )
+                })
+                .unwrap();
+        }
+        assert_eq!(store.circuits().unwrap(), vec!["db", "web"]);
+        assert!(store.remove(&Key::Circuit("db".into())).unwrap());
+        assert!(!store.remove(&Key::Circuit("db".into())).unwrap());
+        assert_eq!(store.circuits().unwrap(), vec!["web"]);
+        assert!(
+            Store::existing(Path::new("/nonexistent/x"))
+                .circuits()
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn circuit_names_are_safe_file_names() {
+        for good in ["db", "npm-registry", "a.b_c-1", &"x".repeat(100)] {
+            assert!(is_valid_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            ".hidden",
+            "a/b",
+            "..",
+            "a b",
+            "é",
+            "a\\b",
+            &"x".repeat(101),
+        ] {
+            assert!(!is_valid_name(bad), "{bad}");
+        }
+    }
+}
