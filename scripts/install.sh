@@ -321,7 +321,7 @@ install_build() {
   fi
   # Reuse the job's cargo target directory when it has one; else a directory of the job's own.
   target_dir="${CARGO_TARGET_DIR:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/recover-build}"
-  info "building recover from ${action_path} (source ${hash:0:16})"
+  info "building recover from ${action_path} (source ${hash:0:16}, cargo target directory ${target_dir})"
   CARGO_TARGET_DIR="${target_dir}" cargo build --release --locked \
     --manifest-path "${action_path}/Cargo.toml" --bin recover
   mkdir -p "${tool_cache}/recover"
