@@ -1,0 +1,269 @@
+//! The command line: `recover run` (the default) and its flags, one per input of [`INPUTS`],
+//! each falling back to `INPUT_<NAME>` as the runner sets it for the action.
+//!
+//! In: the process arguments and environment. Out: an exit code. This is the only place that
+//! turns library results into process-level behaviour (messages on misuse, exit statuses).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::exec::Cancel;
+use crate::exec::env::BaseEnv;
+use crate::plan::{INPUTS, Plan, RawInputs};
+use crate::policy::WaitPolicy;
+use crate::report::log::Log;
+use crate::report::{Report, outputs};
+use crate::run::{self, Context, ExitOnly, Outcome, SystemTime};
+
+/// recover runs a command and makes a flaky CI step recover on its own: it retries failed
+/// attempts with backoff, stops the attempt's whole process tree on timeout, and says clearly
+/// what happened.
+#[derive(Debug, Parser)]
+#[command(name = "recover", version, args_conflicts_with_subcommands = true)]
+#[command(
+    after_help = "Every flag of `run` also reads INPUT_<NAME> (e.g. INPUT_MAX_ATTEMPTS) when absent."
+)]
+pub struct Cli {
+    /// What to do; `run` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The flags of `run`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command with attempts, timeouts and waits (the default).
+    ///
+    /// `recover run [FLAGS] --command 'script'` runs a script with `--shell`;
+    /// `recover run [FLAGS] -- program args...` starts a program directly.
+    Run(RunArgs),
+}
+
+/// The flags of `run`, made from [`INPUTS`], and the program after `--`.
+#[derive(Debug, Clone, Default)]
+pub struct RunArgs {
+    /// The values of the flags given, by input name.
+    pub flags: BTreeMap<&'static str, String>,
+    /// The program and arguments after `--`.
+    pub argv: Vec<OsString>,
+}
+
+const ARGV: &str = "program";
+
+impl FromArgMatches for RunArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = RunArgs::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for spec in INPUTS {
+            if let Some(value) = matches.get_one::<String>(spec.name) {
+                self.flags.insert(spec.name, value.clone());
+            }
+        }
+        if let Some(argv) = matches.get_many::<OsString>(ARGV) {
+            self.argv = argv.cloned().collect();
+        }
+        Ok(())
+    }
+}
+
+impl Args for RunArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for spec in INPUTS {
+            let help = match spec.default {
+                Some(default) => format!("{} [default: {default}]", spec.description),
+                None => spec.description.to_owned(),
+            };
+            cmd = cmd.arg(
+                Arg::new(spec.name)
+                    .long(spec.flag())
+                    .value_name(spec.value_name)
+                    .action(ArgAction::Set)
+                    .allow_hyphen_values(true)
+                    .help(help),
+            );
+        }
+        cmd.arg(
+            Arg::new(ARGV)
+                .num_args(1..)
+                .last(true)
+                .value_parser(clap::value_parser!(OsString))
+                .value_name("PROGRAM")
+                .help("A program and its arguments to start directly, without a shell (after --)"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// Runs recover with the process's arguments and environment; returns the exit code.
+#[must_use]
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    let args = match cli.command {
+        Some(Command::Run(args)) => args,
+        None => cli.run,
+    };
+    run_command(args)
+}
+
+fn is_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// `recover run`: plan, run, report.
+fn run_command(args: RunArgs) -> i32 {
+    let actions = is_actions();
+    let raw = RawInputs::collect(
+        |spec| args.flags.get(spec.name).cloned(),
+        |var| std::env::var(var).ok(),
+    );
+    let plan = match Plan::from_inputs(&raw, args.argv) {
+        Ok(plan) => plan,
+        Err(errors) => return refuse(&Error::Plan(errors), actions),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return refuse(&Error::Runtime(error), actions),
+    };
+    runtime.block_on(execute(&plan, actions))
+}
+
+/// Reports misuse: one `::error::` per problem, `exit_error` and `exit_code=2` as outputs.
+fn refuse(error: &Error, actions: bool) -> i32 {
+    let mut log = Log::new(actions);
+    match error {
+        Error::Plan(problems) => {
+            for problem in problems {
+                log.error(&problem.to_string());
+            }
+        }
+        other => log.error(&other.to_string()),
+    }
+    let code = error.exit_code();
+    write_outputs(
+        &mut log,
+        &[
+            ("exit_code", code.to_string()),
+            ("exit_error", error.to_string()),
+        ],
+    );
+    code
+}
+
+async fn execute(plan: &Plan, actions: bool) -> i32 {
+    let mut log = Log::new(actions);
+    let mut cancel = match Cancel::listen() {
+        Ok(cancel) => cancel,
+        Err(error) => return refuse(&Error::Runtime(error), actions),
+    };
+    let env = BaseEnv::current();
+    let work_dir = match work_dir(&env) {
+        Ok(dir) => dir,
+        Err(error) => return refuse(&error, actions),
+    };
+    let waits = WaitPolicy::waits_from_entropy(&plan.policy.waits);
+    let ctx = Context {
+        env: &env,
+        work_dir: work_dir.path(),
+        classifier: &ExitOnly,
+        clock: &SystemTime,
+        sleeper: &SystemTime,
+        waits,
+        log: &mut log,
+    };
+    let result = run::run(plan, ctx, &mut cancel).await;
+    let report = Report::new(plan, &result);
+    if let Some(message) = report.exit_error() {
+        if report.is_forgiven() {
+            log.warning(&message);
+        } else {
+            log.error(&message);
+        }
+    } else if result.outcome == Outcome::Recovered && !actions {
+        log.line(&format!(
+            "recovered on attempt {} of {}",
+            result.attempts.len(),
+            plan.policy.max_attempts
+        ));
+    }
+    write_outputs(&mut log, &report.outputs());
+    report.exit_code()
+}
+
+/// A private directory for scripts and the attempts' runner files, in `RUNNER_TEMP` when the
+/// runner gives one (it is cleaned after the job), else the system's temporary directory.
+fn work_dir(env: &BaseEnv) -> Result<tempfile::TempDir, Error> {
+    let parent = env
+        .get("RUNNER_TEMP")
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::Builder::new()
+        .prefix("recover-")
+        .tempdir_in(&parent)
+        .map_err(|source| Error::WorkDir {
+            dir: parent.display().to_string(),
+            source,
+        })
+}
+
+fn write_outputs(log: &mut Log, values: &[(&str, String)]) {
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if let Err(error) = outputs::append(std::path::Path::new(&path), values) {
+        log.warning(&format!(
+            "cannot write the step's outputs to GITHUB_OUTPUT: {error}"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_is_the_default_subcommand() {
+        let cli = Cli::try_parse_from(["recover", "--max-attempts", "4", "--", "echo", "-n", "hi"])
+            .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(
+            cli.run.flags.get("max_attempts").map(String::as_str),
+            Some("4")
+        );
+        assert_eq!(
+            cli.run.argv,
+            vec![OsString::from("echo"), "-n".into(), "hi".into()]
+        );
+        let cli = Cli::try_parse_from(["recover", "run", "--command", "true"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Run(ref a)) if a.flags["command"] == "true"));
+    }
+}

@@ -1,0 +1,228 @@
+//! Shells as the GitHub runner runs them.
+//!
+//! In: the `shell` input and a script. Out: the program and arguments that run the script from a
+//! temporary file, exactly as a `run:` step would (so `set -e` and `pipefail` apply to bash, and
+//! `$ErrorActionPreference = 'stop'` to PowerShell).
+//!
+//! The templates follow the runner's `ScriptHandlerHelpers`:
+//! <https://docs.github.com/actions/reference/workflow-syntax-for-github-actions#jobsjob_idstepsshell>.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::Path;
+
+/// The shell a script runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shell {
+    /// `bash --noprofile --norc -eo pipefail {0}`.
+    Bash,
+    /// `sh -e {0}`.
+    Sh,
+    /// `pwsh -command ". '{0}'"`.
+    Pwsh,
+    /// `powershell -command ". '{0}'"` (Windows PowerShell).
+    PowerShell,
+    /// `python {0}`.
+    Python,
+    /// `%ComSpec% /D /E:ON /V:OFF /S /C "CALL "{0}""`.
+    Cmd,
+    /// A template of the user's with `{0}` where the script's path goes, such as `bash -l {0}`.
+    Custom(String),
+}
+
+/// Why a `shell` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellError {
+    /// Not a known shell and not a template.
+    Unknown,
+    /// A template whose words cannot be split (an unclosed quote).
+    Unbalanced,
+}
+
+impl Shell {
+    /// The accepted values, for error messages.
+    pub const ACCEPTED: &'static str = "bash, sh, pwsh, powershell, python, cmd, or a command template containing {0} such as \"bash -l {0}\"";
+
+    /// The default shell: bash, except on Windows where the runner's default is pwsh.
+    #[must_use]
+    pub fn platform_default() -> Shell {
+        if cfg!(windows) {
+            Shell::Pwsh
+        } else {
+            Shell::Bash
+        }
+    }
+
+    /// Parses the `shell` input.
+    ///
+    /// # Errors
+    /// A name that is neither a known shell nor a template with `{0}`.
+    pub fn parse(value: &str) -> Result<Shell, ShellError> {
+        Ok(match value {
+            "bash" => Shell::Bash,
+            "sh" => Shell::Sh,
+            "pwsh" => Shell::Pwsh,
+            "powershell" => Shell::PowerShell,
+            "python" => Shell::Python,
+            "cmd" => Shell::Cmd,
+            template if template.contains("{0}") => {
+                if shlex::split(template).is_none_or(|words| words.is_empty()) {
+                    return Err(ShellError::Unbalanced);
+                }
+                Shell::Custom(template.to_owned())
+            }
+            _ => return Err(ShellError::Unknown),
+        })
+    }
+
+    /// The runner's template for this shell, with `{0}` for the script's path.
+    #[must_use]
+    pub fn template(&self) -> &str {
+        match self {
+            Shell::Bash => "bash --noprofile --norc -eo pipefail {0}",
+            Shell::Sh => "sh -e {0}",
+            Shell::Pwsh => "pwsh -command \". '{0}'\"",
+            Shell::PowerShell => "powershell -command \". '{0}'\"",
+            Shell::Python => "python {0}",
+            Shell::Cmd => "%ComSpec% /D /E:ON /V:OFF /S /C \"CALL \"{0}\"\"",
+            Shell::Custom(template) => template,
+        }
+    }
+
+    /// The script file's extension, which some shells need (PowerShell refuses other names).
+    #[must_use]
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Shell::Pwsh | Shell::PowerShell => "ps1",
+            Shell::Python => "py",
+            Shell::Cmd => "cmd",
+            Shell::Bash | Shell::Sh | Shell::Custom(_) => "sh",
+        }
+    }
+
+    /// The script as written to the file: the runner wraps PowerShell scripts so that errors
+    /// stop the script and the last native exit code becomes the script's.
+    #[must_use]
+    pub fn script_text(&self, script: &str) -> String {
+        match self {
+            Shell::Pwsh | Shell::PowerShell => format!(
+                "$ErrorActionPreference = 'stop'\n{script}\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n"
+            ),
+            _ => script.to_owned(),
+        }
+    }
+
+    /// The template's words; `parse` has checked that they split.
+    fn words(&self) -> Vec<String> {
+        shlex::split(self.template()).unwrap_or_default()
+    }
+
+    /// The program to start (`bash`, or `%ComSpec%` resolved for cmd).
+    #[must_use]
+    pub fn program(&self) -> OsString {
+        if *self == Shell::Cmd {
+            return std::env::var_os("ComSpec").unwrap_or_else(|| "cmd.exe".into());
+        }
+        self.words().into_iter().next().unwrap_or_default().into()
+    }
+
+    /// The arguments after the program, with `{0}` replaced by `script`.
+    ///
+    /// The path is put in after splitting, so a path with spaces stays one argument.
+    #[must_use]
+    pub fn args(&self, script: &Path) -> Vec<OsString> {
+        let path = script.to_string_lossy();
+        self.words()
+            .iter()
+            .skip(1)
+            .map(|w| w.replace("{0}", &path).into())
+            .collect()
+    }
+
+    /// The arguments as one string, as Windows passes them (cmd parses its own command line).
+    #[must_use]
+    pub fn raw_args(&self, script: &Path) -> String {
+        let template = self.template();
+        let rest = template
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, rest)| rest);
+        rest.replace("{0}", &script.to_string_lossy())
+    }
+}
+
+impl fmt::Display for Shell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.template())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runner_templates() {
+        let path = Path::new("/tmp/dir with space/s.sh");
+        let cases = [
+            (
+                "bash",
+                "bash",
+                vec![
+                    "--noprofile",
+                    "--norc",
+                    "-eo",
+                    "pipefail",
+                    "/tmp/dir with space/s.sh",
+                ],
+            ),
+            ("sh", "sh", vec!["-e", "/tmp/dir with space/s.sh"]),
+            (
+                "pwsh",
+                "pwsh",
+                vec!["-command", ". '/tmp/dir with space/s.sh'"],
+            ),
+            ("python", "python", vec!["/tmp/dir with space/s.sh"]),
+            (
+                "bash -l {0}",
+                "bash",
+                vec!["-l", "/tmp/dir with space/s.sh"],
+            ),
+            (
+                "perl -w {0}",
+                "perl",
+                vec!["-w", "/tmp/dir with space/s.sh"],
+            ),
+        ];
+        for (input, program, args) in cases {
+            let shell = Shell::parse(input).unwrap();
+            assert_eq!(shell.program(), OsString::from(program), "{input}");
+            let want: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+            assert_eq!(shell.args(path), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn cmd_keeps_its_quoting_as_one_string() {
+        let shell = Shell::parse("cmd").unwrap();
+        assert_eq!(
+            shell.raw_args(Path::new(r"C:\t\s.cmd")),
+            r#"/D /E:ON /V:OFF /S /C "CALL "C:\t\s.cmd"""#
+        );
+        assert_eq!(shell.extension(), "cmd");
+    }
+
+    #[test]
+    fn unknown_shells_and_broken_templates_are_refused() {
+        assert_eq!(Shell::parse("zsh"), Err(ShellError::Unknown));
+        assert_eq!(Shell::parse("bash -c"), Err(ShellError::Unknown));
+        assert_eq!(Shell::parse("bash '{0}"), Err(ShellError::Unbalanced));
+    }
+
+    #[test]
+    fn powershell_scripts_stop_on_errors_and_keep_the_exit_code() {
+        let text = Shell::Pwsh.script_text("exit 3");
+        assert!(text.starts_with("$ErrorActionPreference = 'stop'\nexit 3\n"));
+        assert!(text.contains("exit $LASTEXITCODE"));
+        assert_eq!(Shell::Bash.script_text("false"), "false");
+    }
+}

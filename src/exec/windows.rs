@@ -1,0 +1,35 @@
+//! The job object of an attempt on Windows: every process the command starts belongs to it, and
+//! terminating the job ends them all.
+//!
+//! Windows has no SIGTERM for console programs in another job, so a timeout or a cancellation
+//! ends the job at once; the grace period does not apply.
+
+/// The job of an attempt. Termination goes through the child, which owns the job handle.
+#[derive(Debug, Clone, Copy)]
+pub struct Group;
+
+impl Group {
+    /// The job of the attempt whose first process has id `pid`.
+    #[must_use]
+    pub fn led_by(_pid: u32) -> Group {
+        Group
+    }
+
+    /// Nothing to ask politely on Windows: the caller terminates the job.
+    pub fn terminate(self) {}
+
+    /// Done by the caller through the child's job handle.
+    pub fn kill(self) {}
+
+    /// The job is ended together with its first process.
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        true
+    }
+}
+
+/// The exit code of a Windows process.
+#[must_use]
+pub fn exit_code(status: std::process::ExitStatus) -> (i32, Option<i32>) {
+    (status.code().unwrap_or(1), None)
+}

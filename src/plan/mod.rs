@@ -1,0 +1,457 @@
+//! The plan: every input checked and typed before anything runs.
+//!
+//! In: [`RawInputs`] and the program after `--`, if any. Out: a [`Plan`], or every problem found,
+//! each naming its input and what it accepts. Bad input never half-runs a step.
+
+pub mod inputs;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use inputs::{INPUTS, InputSpec, RawInputs};
+
+use crate::exec::shell::{Shell, ShellError};
+use crate::policy::{Backoff, Jitter, Policy, RetryOn, WaitPolicy};
+
+/// What an attempt runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// A script run by a shell from a temporary file, as the runner runs `run:`.
+    Script {
+        /// The script's text.
+        text: String,
+        /// The shell that runs it.
+        shell: Shell,
+    },
+    /// A program and its arguments, started directly (no shell).
+    Argv(Vec<OsString>),
+}
+
+impl Program {
+    /// A one-line description for the log.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Program::Script { text, .. } => {
+                let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+                let first = lines.next().unwrap_or("").trim();
+                if lines.next().is_some() {
+                    format!("{first} …")
+                } else {
+                    first.to_owned()
+                }
+            }
+            Program::Argv(argv) => argv
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
+/// A validated, typed plan for one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The command of attempt 1.
+    pub command: Program,
+    /// The command of attempts 2 and later (`new_command_on_retry`).
+    pub retry_command: Option<Program>,
+    /// Run before each retry (`on_retry_command`).
+    pub on_retry_command: Option<Program>,
+    /// The retry rules: attempts, `retry_on`, exit codes, waits.
+    pub policy: Policy,
+    /// The per-attempt timeout, if any.
+    pub attempt_timeout: Option<Duration>,
+    /// The deadline across all attempts and waits, if any.
+    pub total_timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL.
+    ///
+    /// # Defaults
+    /// 5 seconds.
+    pub kill_grace: Duration,
+    /// A `::warning::` per retried attempt.
+    pub warning_on_retry: bool,
+    /// A failed step exits 0 with a warning.
+    pub continue_on_error: bool,
+    /// Where the command runs.
+    pub working_directory: Option<PathBuf>,
+}
+
+impl Plan {
+    /// The program attempt `n` (from 1) runs.
+    #[must_use]
+    pub fn program_for(&self, attempt: u32) -> &Program {
+        match &self.retry_command {
+            Some(retry) if attempt > 1 => retry,
+            _ => &self.command,
+        }
+    }
+}
+
+/// One bad input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanError {
+    /// The input at fault.
+    pub input: &'static str,
+    /// What was wrong and what is accepted.
+    pub problem: String,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "input {}: {}", self.input, self.problem)
+    }
+}
+
+/// Collects problems so that one run reports every bad input at once.
+struct Checker<'a> {
+    raw: &'a RawInputs,
+    errors: Vec<PlanError>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, input: &'static str, problem: String) {
+        self.errors.push(PlanError { input, problem });
+    }
+
+    fn invalid(&mut self, input: &'static str, value: &str, expected: &str) {
+        self.fail(
+            input,
+            format!("{value:?} is not valid; expected {expected}"),
+        );
+    }
+
+    fn text(&self, input: &'static str) -> Option<String> {
+        self.raw.get(input).map(str::to_owned)
+    }
+
+    /// A non-negative number of seconds (or minutes, with `scale`), when given.
+    fn duration(&mut self, input: &'static str, scale: f64, allow_zero: bool) -> Option<Duration> {
+        let value = self.raw.get(input)?;
+        let parsed = value.parse::<f64>().ok().filter(|v| v.is_finite());
+        let ok = parsed.filter(|v| if allow_zero { *v >= 0.0 } else { *v > 0.0 });
+        let duration = ok.and_then(|v| Duration::try_from_secs_f64(v * scale).ok());
+        if duration.is_none() {
+            let what = if allow_zero {
+                "a number of 0 or more"
+            } else {
+                "a number greater than 0"
+            };
+            self.invalid(input, value, what);
+        }
+        duration
+    }
+
+    fn boolean(&mut self, input: &'static str) -> bool {
+        match self.raw.get(input) {
+            Some("true" | "True" | "TRUE") => true,
+            Some("false" | "False" | "FALSE") | None => false,
+            Some(other) => {
+                let other = other.to_owned();
+                self.invalid(input, &other, "true or false");
+                false
+            }
+        }
+    }
+
+    fn count(&mut self, input: &'static str) -> u32 {
+        let value = self.raw.get(input).unwrap_or("1");
+        match value.parse::<u32>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                let value = value.to_owned();
+                self.invalid(input, &value, "a whole number of 1 or more");
+                1
+            }
+        }
+    }
+
+    fn shell(&mut self, input: &'static str, fallback: Option<&Shell>) -> Shell {
+        let Some(value) = self.text(input) else {
+            return fallback.cloned().unwrap_or_else(Shell::platform_default);
+        };
+        match Shell::parse(&value) {
+            Ok(shell) => shell,
+            Err(ShellError::Unknown) => {
+                self.invalid(input, &value, Shell::ACCEPTED);
+                Shell::platform_default()
+            }
+            Err(ShellError::Unbalanced) => {
+                self.fail(input, format!("{value:?} has an unclosed quote"));
+                Shell::platform_default()
+            }
+        }
+    }
+
+    fn exit_codes(&mut self, input: &'static str) -> Vec<i32> {
+        let Some(value) = self.text(input) else {
+            return Vec::new();
+        };
+        let mut codes = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item.parse::<i32>() {
+                Ok(code) if code != 0 => codes.push(code),
+                _ => {
+                    self.invalid(
+                        input,
+                        item,
+                        "non-zero exit codes, separated by commas (e.g. 1,75)",
+                    );
+                    return Vec::new();
+                }
+            }
+        }
+        codes
+    }
+
+    fn choice<T: Copy>(&mut self, input: &'static str, options: &[(&str, T)], expected: &str) -> T {
+        let value = self.raw.get(input).unwrap_or_default();
+        if let Some((_, v)) = options
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(value))
+        {
+            return *v;
+        }
+        let value = value.to_owned();
+        self.invalid(input, &value, expected);
+        options[0].1
+    }
+}
+
+impl Plan {
+    /// Checks every input and builds the plan.
+    ///
+    /// `argv` is the program and arguments given after `--` (empty when none).
+    ///
+    /// # Errors
+    /// Every bad input found, each naming the input and what it accepts.
+    pub fn from_inputs(raw: &RawInputs, argv: Vec<OsString>) -> Result<Plan, Vec<PlanError>> {
+        let mut c = Checker {
+            raw,
+            errors: Vec::new(),
+        };
+        let (command, retry_command, on_retry_command) = commands(&mut c, argv);
+        let policy = policy(&mut c);
+        let minutes = c.duration("timeout_minutes", 60.0, false);
+        let seconds = c.duration("timeout_seconds", 1.0, false);
+        if minutes.is_some() && seconds.is_some() {
+            c.fail(
+                "timeout_seconds",
+                "set timeout_minutes or timeout_seconds, not both".to_owned(),
+            );
+        }
+        let _polling = c.duration("polling_interval_seconds", 1.0, true);
+        let warning_on_retry = c.boolean("warning_on_retry");
+        let continue_on_error = c.boolean("continue_on_error");
+        let working_directory = c.text("working_directory").map(PathBuf::from);
+        if let Some(dir) = working_directory.as_ref().filter(|d| !d.is_dir()) {
+            let shown = dir.display().to_string();
+            c.fail("working_directory", format!("{shown:?} is not a directory"));
+        }
+        let total_timeout = c.duration("total_timeout_seconds", 1.0, false);
+        let kill_grace = c
+            .duration("kill_grace_seconds", 1.0, true)
+            .unwrap_or_default();
+        match command {
+            Some(command) if c.errors.is_empty() => Ok(Plan {
+                command,
+                retry_command,
+                on_retry_command,
+                policy,
+                attempt_timeout: minutes.or(seconds),
+                total_timeout,
+                kill_grace,
+                warning_on_retry,
+                continue_on_error,
+                working_directory,
+            }),
+            _ => Err(c.errors),
+        }
+    }
+}
+
+/// The command, `new_command_on_retry` and `on_retry_command`, all run with `shell`.
+fn commands(
+    c: &mut Checker<'_>,
+    argv: Vec<OsString>,
+) -> (Option<Program>, Option<Program>, Option<Program>) {
+    let shell = c.shell("shell", None);
+    let script = |text: Option<String>| {
+        text.map(|text| Program::Script {
+            text,
+            shell: shell.clone(),
+        })
+    };
+    let command = match (c.text("command"), argv.is_empty()) {
+        (Some(_), false) => {
+            c.fail(
+                "command",
+                "give a command or a program after --, not both".to_owned(),
+            );
+            None
+        }
+        (Some(text), true) => script(Some(text)),
+        (None, false) => Some(Program::Argv(argv)),
+        (None, true) => {
+            c.fail(
+                "command",
+                "required; give a script in command, or a program after --".to_owned(),
+            );
+            None
+        }
+    };
+    let retry_command = script(c.text("new_command_on_retry"));
+    let on_retry_command = script(c.text("on_retry_command"));
+    let uses_shell = [&command, &retry_command, &on_retry_command]
+        .into_iter()
+        .any(|p| matches!(p, Some(Program::Script { .. })));
+    if uses_shell {
+        check_shell_exists(c, &shell);
+    }
+    (command, retry_command, on_retry_command)
+}
+
+/// `max_attempts`, `retry_on`, `retry_on_exit_code` and the waits.
+fn policy(c: &mut Checker<'_>) -> Policy {
+    let max_attempts = c.count("max_attempts");
+    let retry_on = match RetryOn::parse(c.raw.get("retry_on").unwrap_or("any")) {
+        Ok(r) => r,
+        Err(item) => {
+            c.invalid("retry_on", &item, RetryOn::ACCEPTED);
+            RetryOn::any()
+        }
+    };
+    let retry_on_exit_codes = c.exit_codes("retry_on_exit_code");
+    let base = c
+        .duration("retry_wait_seconds", 1.0, true)
+        .unwrap_or_default();
+    let backoff = c.choice(
+        "backoff",
+        &[
+            ("fixed", Backoff::Fixed),
+            ("linear", Backoff::Linear),
+            ("exponential", Backoff::Exponential),
+        ],
+        "fixed, linear or exponential",
+    );
+    let factor = match c.raw.get("backoff_factor").map(str::parse::<f64>) {
+        Some(Ok(f)) if f.is_finite() && f >= 1.0 => f,
+        _ => {
+            let value = c.raw.get("backoff_factor").unwrap_or_default().to_owned();
+            c.invalid("backoff_factor", &value, "a number of 1 or more");
+            2.0
+        }
+    };
+    let cap = c.duration("max_wait_seconds", 1.0, true);
+    let jitter = c.choice(
+        "jitter",
+        &[
+            ("none", Jitter::None),
+            ("full", Jitter::Full),
+            ("equal", Jitter::Equal),
+            ("decorrelated", Jitter::Decorrelated),
+        ],
+        "none, full, equal or decorrelated",
+    );
+    Policy {
+        max_attempts,
+        retry_on,
+        retry_on_exit_codes,
+        waits: WaitPolicy {
+            base,
+            backoff,
+            factor,
+            cap,
+            jitter,
+        },
+    }
+}
+
+/// A shell that is not installed would fail every attempt the same way: say so up front.
+fn check_shell_exists(c: &mut Checker<'_>, shell: &Shell) {
+    let program = shell.program();
+    if which::which(&program).is_err() {
+        let name = program.to_string_lossy().into_owned();
+        c.fail(
+            "shell",
+            format!("{name:?} was not found on PATH; install it or choose another shell"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(pairs: &[(&str, &str)]) -> Result<Plan, Vec<PlanError>> {
+        Plan::from_inputs(&RawInputs::from_pairs(pairs.iter().copied()), Vec::new())
+    }
+
+    #[test]
+    fn defaults_match_nick_fields_retry() {
+        let p = plan(&[("command", "echo hi")]).unwrap();
+        assert_eq!(p.policy.max_attempts, 3);
+        assert_eq!(p.policy.waits.base, Duration::from_secs(10));
+        assert_eq!(p.policy.waits.backoff, Backoff::Fixed);
+        assert_eq!(p.policy.waits.jitter, Jitter::None);
+        assert!(p.policy.retry_on.is_any());
+        assert!(p.warning_on_retry);
+        assert!(!p.continue_on_error);
+        assert_eq!(p.attempt_timeout, None);
+        assert_eq!(p.kill_grace, Duration::from_secs(5));
+        assert_eq!(
+            p.command,
+            Program::Script {
+                text: "echo hi".into(),
+                shell: Shell::platform_default()
+            }
+        );
+    }
+
+    #[test]
+    fn timeouts_and_lists() {
+        let p = plan(&[
+            ("command", "x"),
+            ("timeout_minutes", "1.5"),
+            ("retry_on_exit_code", "2, 75"),
+            ("retry_on", "error"),
+        ])
+        .unwrap();
+        assert_eq!(p.attempt_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(p.policy.retry_on_exit_codes, vec![2, 75]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let errors = plan(&[("max_attempts", "0"), ("jitter", "lots")]).unwrap_err();
+        let inputs: Vec<_> = errors.iter().map(|e| e.input).collect();
+        assert_eq!(inputs, vec!["command", "max_attempts", "jitter"]);
+    }
+
+    #[test]
+    fn retry_command_uses_the_steps_shell() {
+        let p = plan(&[
+            ("command", "a"),
+            ("new_command_on_retry", "b"),
+            ("shell", "sh"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p.program_for(1),
+            &Program::Script {
+                text: "a".into(),
+                shell: Shell::Sh
+            }
+        );
+        assert_eq!(
+            p.program_for(2),
+            &Program::Script {
+                text: "b".into(),
+                shell: Shell::Sh
+            }
+        );
+    }
+}

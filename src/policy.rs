@@ -1,0 +1,598 @@
+//! Retry policy: how long to wait before each retry, which failures to retry, and the decision
+//! after each attempt.
+//!
+//! In: the plan's policy values, the attempt's exit facts and classification, the time left.
+//! Out: waits (an iterator) and a [`Decision`]. Pure: no clock, no sleeping; randomness comes
+//! from an RNG the caller seeds, so tests can replay exact sequences.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::classify::{Category, Classification, ExitFacts};
+
+/// The longest wait recover computes; keeps float overflow out of `Duration`.
+const LONGEST_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How the wait grows from one retry to the next. `n` counts retries from 1, `b` is
+/// `retry_wait_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// `wait(n) = b`: the same wait every time (nick-fields/retry's behaviour).
+    Fixed,
+    /// `wait(n) = b × n`.
+    Linear,
+    /// `wait(n) = b × factor^(n−1)`.
+    Exponential,
+}
+
+/// Randomness spread over each wait, so that many jobs failing together do not retry together.
+/// `d` is the wait from the backoff after the cap, `U[x, y]` a uniform draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// `wait = d`.
+    None,
+    /// `wait = U[0, d]` ("full jitter").
+    Full,
+    /// `wait = d/2 + U[0, d/2]` ("equal jitter").
+    Equal,
+    /// `wait(n) = min(cap, U[b, 3 × wait(n−1)])` with `wait(0) = b` ("decorrelated jitter",
+    /// from the AWS architecture blog): it grows on its own, so it ignores `backoff`.
+    Decorrelated,
+}
+
+/// Everything that shapes the waits between attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaitPolicy {
+    /// The base wait (`retry_wait_seconds`).
+    pub base: Duration,
+    /// How the wait grows.
+    pub backoff: Backoff,
+    /// The factor of exponential backoff.
+    ///
+    /// # Defaults
+    /// 2.
+    pub factor: f64,
+    /// The longest single wait (`max_wait_seconds`); `None` means no cap.
+    pub cap: Option<Duration>,
+    /// The randomness added.
+    pub jitter: Jitter,
+}
+
+impl WaitPolicy {
+    /// The waits before retry 1, 2, 3, …, drawn with `rng`.
+    #[must_use]
+    pub fn waits(&self, rng: StdRng) -> Waits {
+        Waits {
+            policy: *self,
+            retry: 0,
+            previous: self.base,
+            rng,
+        }
+    }
+
+    /// The waits with a fresh random seed.
+    #[must_use]
+    pub fn waits_from_entropy(&self) -> Waits {
+        self.waits(rand::make_rng())
+    }
+
+    /// The waits with a fixed seed, for tests and reproducible runs.
+    #[must_use]
+    pub fn waits_seeded(&self, seed: u64) -> Waits {
+        self.waits(StdRng::seed_from_u64(seed))
+    }
+
+    fn capped(&self, wait: Duration) -> Duration {
+        let wait = wait.min(LONGEST_WAIT);
+        self.cap.map_or(wait, |cap| wait.min(cap))
+    }
+}
+
+/// An endless iterator of waits; the caller takes one per retry.
+#[derive(Debug)]
+pub struct Waits {
+    policy: WaitPolicy,
+    retry: u32,
+    previous: Duration,
+    rng: StdRng,
+}
+
+impl Iterator for Waits {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.retry = self.retry.saturating_add(1);
+        let p = &self.policy;
+        let base = p.base.as_secs_f64();
+        if base == 0.0 {
+            return Some(Duration::ZERO);
+        }
+        let grown = match p.backoff {
+            Backoff::Fixed => base,
+            Backoff::Linear => base * f64::from(self.retry),
+            Backoff::Exponential => base * p.factor.powf(f64::from(self.retry - 1)),
+        };
+        let d = p.capped(seconds(grown)).as_secs_f64();
+        let wait = match p.jitter {
+            Jitter::None => d,
+            Jitter::Full => self.rng.random_range(0.0..=d),
+            Jitter::Equal => d / 2.0 + self.rng.random_range(0.0..=d / 2.0),
+            Jitter::Decorrelated => {
+                let high = (self.previous.as_secs_f64() * 3.0).max(base);
+                p.capped(seconds(self.rng.random_range(base..=high)))
+                    .as_secs_f64()
+            }
+        };
+        let wait = p.capped(seconds(wait));
+        self.previous = wait;
+        Some(wait)
+    }
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value).unwrap_or(LONGEST_WAIT)
+}
+
+/// One condition of `retry_on`; a failure is retried when any condition holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RetryCondition {
+    /// Every failure (`any`).
+    Any,
+    /// Failures that are not timeouts (`error`).
+    Error,
+    /// Timeouts (`timeout`).
+    Timeout,
+    /// Failures whose classification says retryable (`classified`).
+    Classified,
+    /// Failures of one category (`network`, `rate_limit`, …).
+    Category(Category),
+}
+
+impl std::fmt::Display for RetryCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RetryCondition::Any => "any",
+            RetryCondition::Error => "error",
+            RetryCondition::Timeout => "timeout",
+            RetryCondition::Classified => "classified",
+            RetryCondition::Category(category) => category.as_str(),
+        })
+    }
+}
+
+/// The `retry_on` input: which failures get another attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryOn {
+    conditions: BTreeSet<RetryCondition>,
+}
+
+impl RetryOn {
+    /// The accepted values, for error messages.
+    pub const ACCEPTED: &'static str = "any, error, timeout, classified, or a comma list of these and categories (network, rate_limit, resource, transient, timeout, permanent, unknown)";
+
+    /// Parses a comma list such as `error,timeout` or `network,rate_limit`.
+    ///
+    /// # Errors
+    /// The first item that is not a known condition or category, or an empty list.
+    pub fn parse(value: &str) -> Result<RetryOn, String> {
+        let mut conditions = BTreeSet::new();
+        for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let condition = match item.to_ascii_lowercase().as_str() {
+                "any" => RetryCondition::Any,
+                "error" => RetryCondition::Error,
+                "timeout" => RetryCondition::Timeout,
+                "classified" => RetryCondition::Classified,
+                other => match Category::from_name(other) {
+                    Some(category) => RetryCondition::Category(category),
+                    None => return Err(item.to_owned()),
+                },
+            };
+            conditions.insert(condition);
+        }
+        if conditions.is_empty() {
+            return Err(value.to_owned());
+        }
+        Ok(RetryOn { conditions })
+    }
+
+    /// Retry everything (the default).
+    #[must_use]
+    pub fn any() -> RetryOn {
+        RetryOn {
+            conditions: BTreeSet::from([RetryCondition::Any]),
+        }
+    }
+
+    /// Whether a failure with these facts and this classification may be retried.
+    #[must_use]
+    pub fn allows(&self, facts: &ExitFacts, classification: &Classification) -> bool {
+        self.conditions.iter().any(|condition| match condition {
+            RetryCondition::Any => true,
+            RetryCondition::Error => !facts.timed_out,
+            RetryCondition::Timeout => facts.timed_out,
+            RetryCondition::Classified => classification.retryable,
+            RetryCondition::Category(category) => classification.category == *category,
+        })
+    }
+
+    /// Whether this is the default `any`.
+    #[must_use]
+    pub fn is_any(&self) -> bool {
+        self.conditions.contains(&RetryCondition::Any)
+    }
+}
+
+impl std::fmt::Display for RetryOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.conditions.iter().map(ToString::to_string).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// What recover does after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The attempt passed: the step is done.
+    Succeed,
+    /// Another attempt follows after `wait`.
+    Retry {
+        /// How long to wait first.
+        wait: Duration,
+        /// Whether the wait came from the output (`Retry-After` and the like).
+        from_hint: bool,
+    },
+    /// No more attempts.
+    GiveUp(GiveUp),
+}
+
+/// Why recover stopped retrying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GiveUp {
+    /// That was attempt `max_attempts`.
+    AttemptsExhausted,
+    /// `retry_on` does not cover this failure.
+    NotRetryable,
+    /// `retry_on_exit_code` does not list this exit code.
+    ExitCodeNotListed(i32),
+    /// The wait and another attempt do not fit before the deadline.
+    Deadline,
+}
+
+/// What `decide` looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    /// The attempt just finished, from 1.
+    pub attempt: u32,
+    /// How the attempt ended.
+    pub facts: &'a ExitFacts,
+    /// What kind of failure it was.
+    pub classification: &'a Classification,
+    /// The backoff's wait for the next retry.
+    pub backoff_wait: Duration,
+    /// The wait the output asked for, already resolved against the clock.
+    pub hinted_wait: Option<Duration>,
+    /// Time left before the deadline, if there is one.
+    pub remaining: Option<Duration>,
+}
+
+/// The retry rules of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Attempts at most, the first included.
+    pub max_attempts: u32,
+    /// Which failures to retry.
+    pub retry_on: RetryOn,
+    /// When not empty, only these exit codes are retried (timeouts follow `retry_on`).
+    pub retry_on_exit_codes: Vec<i32>,
+    /// The waits.
+    pub waits: WaitPolicy,
+}
+
+/// Decides what follows an attempt.
+///
+/// The order of the checks is the order a user reads them in the log: success, then whether
+/// this failure is one to retry, then attempts left, then the deadline.
+#[must_use]
+pub fn decide(policy: &Policy, s: &Situation<'_>) -> Decision {
+    if !s.facts.timed_out && s.facts.exit_code == 0 {
+        return Decision::Succeed;
+    }
+    if !policy.retry_on.allows(s.facts, s.classification) {
+        return Decision::GiveUp(GiveUp::NotRetryable);
+    }
+    if !s.facts.timed_out
+        && !policy.retry_on_exit_codes.is_empty()
+        && !policy.retry_on_exit_codes.contains(&s.facts.exit_code)
+    {
+        return Decision::GiveUp(GiveUp::ExitCodeNotListed(s.facts.exit_code));
+    }
+    if s.attempt >= policy.max_attempts {
+        return Decision::GiveUp(GiveUp::AttemptsExhausted);
+    }
+    let (wait, from_hint) = match s.hinted_wait {
+        Some(hint) => (policy.waits.capped(hint), true),
+        None => (s.backoff_wait, false),
+    };
+    if s.remaining.is_some_and(|left| wait >= left) {
+        return Decision::GiveUp(GiveUp::Deadline);
+    }
+    Decision::Retry { wait, from_hint }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(backoff: Backoff, jitter: Jitter, base: u64, cap: Option<u64>) -> WaitPolicy {
+        WaitPolicy {
+            base: Duration::from_secs(base),
+            backoff,
+            factor: 2.0,
+            cap: cap.map(Duration::from_secs),
+            jitter,
+        }
+    }
+
+    fn secs(waits: impl Iterator<Item = Duration>, n: usize) -> Vec<f64> {
+        waits.take(n).map(|d| d.as_secs_f64()).collect()
+    }
+
+    #[test]
+    fn exact_sequences_without_jitter() {
+        let cases = [
+            (Backoff::Fixed, None, vec![10.0, 10.0, 10.0, 10.0, 10.0]),
+            (Backoff::Linear, None, vec![10.0, 20.0, 30.0, 40.0, 50.0]),
+            (
+                Backoff::Exponential,
+                None,
+                vec![10.0, 20.0, 40.0, 80.0, 160.0],
+            ),
+            (
+                Backoff::Exponential,
+                Some(45),
+                vec![10.0, 20.0, 40.0, 45.0, 45.0],
+            ),
+            (
+                Backoff::Linear,
+                Some(25),
+                vec![10.0, 20.0, 25.0, 25.0, 25.0],
+            ),
+        ];
+        for (backoff, cap, want) in cases {
+            let p = policy(backoff, Jitter::None, 10, cap);
+            assert_eq!(secs(p.waits_seeded(1), 5), want, "{backoff:?} cap {cap:?}");
+        }
+    }
+
+    #[test]
+    fn zero_base_means_no_wait_whatever_the_shape() {
+        for backoff in [Backoff::Fixed, Backoff::Linear, Backoff::Exponential] {
+            for jitter in [
+                Jitter::None,
+                Jitter::Full,
+                Jitter::Equal,
+                Jitter::Decorrelated,
+            ] {
+                let p = policy(backoff, jitter, 0, None);
+                assert!(
+                    p.waits_seeded(7).take(6).all(|d| d.is_zero()),
+                    "{backoff:?} {jitter:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn huge_exponents_saturate_instead_of_panicking() {
+        let p = policy(Backoff::Exponential, Jitter::None, 10, None);
+        let last = p.waits_seeded(1).nth(5000).unwrap();
+        assert_eq!(last, LONGEST_WAIT);
+    }
+
+    #[test]
+    fn jitter_stays_inside_its_bounds_for_every_backoff() {
+        for backoff in [Backoff::Fixed, Backoff::Linear, Backoff::Exponential] {
+            let plain = policy(backoff, Jitter::None, 4, Some(60));
+            let expected: Vec<Duration> = plain.waits_seeded(0).take(8).collect();
+            for seed in 0..200 {
+                let full = policy(backoff, Jitter::Full, 4, Some(60)).waits_seeded(seed);
+                let equal = policy(backoff, Jitter::Equal, 4, Some(60)).waits_seeded(seed);
+                for ((f, e), d) in full.zip(equal).zip(&expected) {
+                    assert!(f <= *d, "full {f:?} > {d:?}");
+                    assert!(
+                        e >= *d / 2 && e <= *d,
+                        "equal {e:?} outside [{:?}, {d:?}]",
+                        *d / 2
+                    );
+                }
+                let mut previous = Duration::from_secs(4);
+                for w in policy(backoff, Jitter::Decorrelated, 4, Some(60))
+                    .waits_seeded(seed)
+                    .take(8)
+                {
+                    let high = (previous * 3)
+                        .max(Duration::from_secs(4))
+                        .min(Duration::from_secs(60));
+                    assert!(
+                        w >= Duration::from_secs(4) && w <= high,
+                        "decorrelated {w:?} outside [4s, {high:?}]"
+                    );
+                    previous = w;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_sequence() {
+        for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
+            let p = policy(Backoff::Exponential, jitter, 3, Some(100));
+            assert_eq!(secs(p.waits_seeded(42), 6), secs(p.waits_seeded(42), 6));
+            assert_ne!(
+                secs(p.waits_seeded(42), 6),
+                secs(p.waits_seeded(43), 6),
+                "{jitter:?}"
+            );
+        }
+    }
+
+    fn classification(category: Category, retryable: bool) -> Classification {
+        Classification {
+            category,
+            retryable,
+            ..Classification::from_exit(&failed(1))
+        }
+    }
+
+    fn failed(code: i32) -> ExitFacts {
+        ExitFacts {
+            exit_code: code,
+            signal: None,
+            timed_out: false,
+        }
+    }
+
+    fn timed_out() -> ExitFacts {
+        ExitFacts {
+            exit_code: 143,
+            signal: Some(15),
+            timed_out: true,
+        }
+    }
+
+    #[test]
+    fn retry_on_conditions() {
+        let net = classification(Category::Network, true);
+        let perm = classification(Category::Permanent, false);
+        let tout = classification(Category::Timeout, true);
+        let cases = [
+            ("any", failed(1), &perm, true),
+            ("any", timed_out(), &tout, true),
+            ("error", failed(1), &perm, true),
+            ("error", timed_out(), &tout, false),
+            ("timeout", failed(1), &net, false),
+            ("timeout", timed_out(), &tout, true),
+            ("classified", failed(1), &net, true),
+            ("classified", failed(1), &perm, false),
+            ("network, rate_limit", failed(1), &net, true),
+            ("network,rate_limit", failed(1), &perm, false),
+            ("error,timeout", timed_out(), &tout, true),
+        ];
+        for (value, facts, class, want) in cases {
+            let retry_on = RetryOn::parse(value).unwrap();
+            assert_eq!(retry_on.allows(&facts, class), want, "{value} {facts:?}");
+        }
+        assert_eq!(RetryOn::parse("any,flaky"), Err("flaky".to_owned()));
+        assert_eq!(RetryOn::parse(" , "), Err(" , ".to_owned()));
+    }
+
+    fn base_policy() -> Policy {
+        Policy {
+            max_attempts: 3,
+            retry_on: RetryOn::any(),
+            retry_on_exit_codes: Vec::new(),
+            waits: policy(Backoff::Fixed, Jitter::None, 10, Some(30)),
+        }
+    }
+
+    fn situation<'a>(
+        attempt: u32,
+        facts: &'a ExitFacts,
+        class: &'a Classification,
+    ) -> Situation<'a> {
+        Situation {
+            attempt,
+            facts,
+            classification: class,
+            backoff_wait: Duration::from_secs(10),
+            hinted_wait: None,
+            remaining: None,
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let p = base_policy();
+        let unknown = Classification::from_exit(&failed(1));
+        let ok = ExitFacts {
+            exit_code: 0,
+            signal: None,
+            timed_out: false,
+        };
+        assert_eq!(decide(&p, &situation(1, &ok, &unknown)), Decision::Succeed);
+        let f = failed(3);
+        assert_eq!(
+            decide(&p, &situation(1, &f, &unknown)),
+            Decision::Retry {
+                wait: Duration::from_secs(10),
+                from_hint: false
+            }
+        );
+        assert_eq!(
+            decide(&p, &situation(3, &f, &unknown)),
+            Decision::GiveUp(GiveUp::AttemptsExhausted)
+        );
+
+        let listed = Policy {
+            retry_on_exit_codes: vec![2, 5],
+            ..base_policy()
+        };
+        assert_eq!(
+            decide(&listed, &situation(1, &f, &unknown)),
+            Decision::GiveUp(GiveUp::ExitCodeNotListed(3))
+        );
+        assert!(matches!(
+            decide(&listed, &situation(1, &failed(5), &unknown)),
+            Decision::Retry { .. }
+        ));
+        let t = timed_out();
+        assert!(
+            matches!(
+                decide(&listed, &situation(1, &t, &unknown)),
+                Decision::Retry { .. }
+            ),
+            "timeouts follow retry_on"
+        );
+
+        let only_timeouts = Policy {
+            retry_on: RetryOn::parse("timeout").unwrap(),
+            ..base_policy()
+        };
+        assert_eq!(
+            decide(&only_timeouts, &situation(1, &f, &unknown)),
+            Decision::GiveUp(GiveUp::NotRetryable)
+        );
+    }
+
+    #[test]
+    fn hints_replace_the_backoff_within_the_cap_and_the_deadline_bounds_the_wait() {
+        let p = base_policy();
+        let f = failed(1);
+        let unknown = Classification::from_exit(&f);
+        let mut s = situation(1, &f, &unknown);
+        s.hinted_wait = Some(Duration::from_secs(2));
+        assert_eq!(
+            decide(&p, &s),
+            Decision::Retry {
+                wait: Duration::from_secs(2),
+                from_hint: true
+            }
+        );
+        s.hinted_wait = Some(Duration::from_secs(600));
+        assert_eq!(
+            decide(&p, &s),
+            Decision::Retry {
+                wait: Duration::from_secs(30),
+                from_hint: true
+            }
+        );
+        s.hinted_wait = None;
+        s.remaining = Some(Duration::from_secs(10));
+        assert_eq!(decide(&p, &s), Decision::GiveUp(GiveUp::Deadline));
+        s.remaining = Some(Duration::from_secs(11));
+        assert!(matches!(decide(&p, &s), Decision::Retry { .. }));
+    }
+}

@@ -1,0 +1,209 @@
+//! The log: a group per attempt, and one line per decision saying why and for how long.
+//!
+//! Under GitHub Actions (`GITHUB_ACTIONS=true`) lines go to stdout as the runner reads them,
+//! with `::group::` folds and `::warning::` annotations. Elsewhere they are plain `recover: ...`
+//! lines on stderr, so stdout stays the command's own.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::annotations::{command, one_line};
+use super::{human, reason};
+use crate::exec::CancelSignal;
+use crate::plan::{Plan, Program};
+use crate::policy::GiveUp;
+use crate::run::AttemptRecord;
+
+/// Where log lines go, and in which dialect.
+pub struct Log {
+    actions: bool,
+    out: Box<dyn Write + Send>,
+}
+
+impl Log {
+    /// The log of a real run: stdout under GitHub Actions, stderr elsewhere.
+    #[must_use]
+    pub fn new(actions: bool) -> Log {
+        let out: Box<dyn Write + Send> = if actions {
+            Box::new(io::stdout())
+        } else {
+            Box::new(io::stderr())
+        };
+        Log { actions, out }
+    }
+
+    /// A log kept in memory, for tests.
+    #[must_use]
+    pub fn capture(actions: bool) -> (Log, Arc<Mutex<Vec<u8>>>) {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        (
+            Log {
+                actions,
+                out: Box::new(Shared(Arc::clone(&buffer))),
+            },
+            buffer,
+        )
+    }
+
+    /// Whether lines use the runner's workflow commands.
+    #[must_use]
+    pub fn is_actions(&self) -> bool {
+        self.actions
+    }
+
+    /// Writes one line as it is. A log that cannot be written is not worth failing the step.
+    pub fn emit(&mut self, line: &str) {
+        let _ = writeln!(self.out, "{line}").and_then(|()| self.out.flush());
+    }
+
+    /// A plain line of recover's.
+    pub fn line(&mut self, text: &str) {
+        let text = one_line(text);
+        if self.actions {
+            self.emit(&text);
+        } else {
+            self.emit(&format!("recover: {text}"));
+        }
+    }
+
+    /// A warning: an annotation under Actions.
+    pub fn warning(&mut self, text: &str) {
+        if self.actions {
+            self.emit(&command("warning", &[], text));
+        } else {
+            self.emit(&format!("recover: warning: {}", one_line(text)));
+        }
+    }
+
+    /// An error: an annotation under Actions.
+    pub fn error(&mut self, text: &str) {
+        if self.actions {
+            self.emit(&command("error", &[], text));
+        } else {
+            self.emit(&format!("recover: error: {}", one_line(text)));
+        }
+    }
+
+    /// The header of an attempt.
+    pub fn attempt_started(&mut self, number: u32, max: u32, program: &Program) {
+        if self.actions {
+            self.emit(&format!("::group::Attempt {number}"));
+        } else {
+            let what = one_line(&program.describe());
+            self.emit(&format!("recover: attempt {number} of {max}: {what}"));
+        }
+    }
+
+    /// The end of an attempt's fold.
+    pub fn attempt_finished(&mut self) {
+        if self.actions {
+            self.emit("::endgroup::");
+        }
+    }
+
+    /// A failed attempt that will be retried.
+    pub fn retrying(
+        &mut self,
+        attempt: &AttemptRecord,
+        plan: &Plan,
+        wait: Duration,
+        from_hint: bool,
+    ) {
+        let why = failure(attempt);
+        let wait_text = match (wait.is_zero(), from_hint) {
+            (true, _) => "Retrying now.".to_owned(),
+            (false, true) => format!("Retrying in {} (as the output asked).", human(wait)),
+            (false, false) => format!("Retrying in {}.", human(wait)),
+        };
+        self.line(&format!(
+            "Attempt {} failed: {why}. {wait_text}",
+            attempt.number
+        ));
+        if plan.warning_on_retry && self.actions {
+            self.warning(&format!(
+                "Attempt {} failed. Reason: {}",
+                attempt.number,
+                reason(attempt)
+            ));
+        }
+    }
+
+    /// The failed attempt after which recover stops.
+    pub fn giving_up(&mut self, attempt: &AttemptRecord, plan: &Plan, why: &GiveUp) {
+        let stop = match why {
+            GiveUp::AttemptsExhausted => format!(
+                "No attempts left (max_attempts is {}).",
+                plan.policy.max_attempts
+            ),
+            GiveUp::NotRetryable => format!("Not retrying: retry_on is {}.", plan.policy.retry_on),
+            GiveUp::ExitCodeNotListed(code) => {
+                format!("Not retrying: exit code {code} is not in retry_on_exit_code.")
+            }
+            GiveUp::Deadline => {
+                "Not retrying: the next attempt would not fit in total_timeout_seconds.".to_owned()
+            }
+        };
+        self.line(&format!(
+            "Attempt {} failed: {}. {stop}",
+            attempt.number,
+            failure(attempt)
+        ));
+    }
+
+    /// The attempt that passed.
+    pub fn succeeded(&mut self, number: u32) {
+        if number > 1 {
+            self.line(&format!("Attempt {number} succeeded."));
+        }
+    }
+
+    /// recover was cancelled during or before attempt `number`.
+    pub fn cancelled(&mut self, signal: CancelSignal, number: u32) {
+        let name = super::signal_name(signal);
+        self.line(&format!(
+            "Cancelled by {name} during attempt {number}; no more attempts."
+        ));
+    }
+}
+
+/// How an attempt failed, with its category when there is one.
+fn failure(attempt: &AttemptRecord) -> String {
+    let mut text = if attempt.timed_out {
+        format!(
+            "timed out after {}",
+            human(attempt.timeout.unwrap_or_default())
+        )
+    } else if let Some(signal) = attempt.signal {
+        format!(
+            "killed by {} (exit code {})",
+            super::signal_name(signal),
+            attempt.exit_code
+        )
+    } else {
+        format!("exit code {}", attempt.exit_code)
+    };
+    if let Some(c) = &attempt.classification {
+        let _ = match &c.rule {
+            Some(rule) => write!(text, " ({}, rule {rule})", c.category),
+            None => write!(text, " ({})", c.category),
+        };
+    }
+    text
+}
+
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("log buffer poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,625 @@
+//! The attempt loop, the on-retry command and the waits: the only code that sleeps.
+//!
+//! In: a [`Plan`], the environment, a [`Classifier`], a [`Log`] and a [`Cancel`] handle.
+//! Out: a [`RunResult`] — every attempt with its classification, the outcome and why retrying
+//! stopped. The clock and the sleeper are injected, so tests of the loop never really wait.
+
+use std::fs;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::classify::{Classification, ExitFacts};
+use crate::exec::env::{BaseEnv, SideFiles};
+use crate::exec::shell::Shell;
+use crate::exec::stream::{Observer, Relayed, Stream, Tail};
+use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
+use crate::plan::{Plan, Program};
+use crate::policy::{Decision, GiveUp, Situation, Waits, decide};
+use crate::report::log::Log;
+
+/// Where "now" comes from.
+pub trait Clock {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// How the loop waits between attempts.
+pub trait Sleeper {
+    /// Resolves after `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + '_>>;
+}
+
+/// The real clock and the real sleeper.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemTime;
+
+impl Clock for SystemTime {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+impl Sleeper for SystemTime {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Turns what an attempt printed and how it exited into a [`Classification`].
+pub trait Classifier {
+    /// What watches each stream while it is relayed.
+    type Observer: Observer + 'static;
+
+    /// A fresh observer for one stream of one attempt.
+    fn observer(&self, stream: Stream) -> Self::Observer;
+
+    /// The verdict on a failed attempt; `found` holds the observers handed back by the relays
+    /// (`None` for a stream whose relay was left behind).
+    fn classify(&self, found: [Option<Self::Observer>; 2], facts: &ExitFacts) -> Classification;
+}
+
+/// Classification from the exit alone, with no rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExitOnly;
+
+impl Classifier for ExitOnly {
+    type Observer = ();
+
+    fn observer(&self, _stream: Stream) {}
+
+    fn classify(&self, _found: [Option<()>; 2], facts: &ExitFacts) -> Classification {
+        Classification::from_exit(facts)
+    }
+}
+
+/// Which command an attempt ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptKind {
+    /// `command`, attempt 1.
+    Primary,
+    /// A later attempt (`command`, or `new_command_on_retry`).
+    Retry,
+}
+
+/// What the report needs of one attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// The attempt's number, from 1.
+    pub number: u32,
+    /// Which command it ran.
+    pub kind: AttemptKind,
+    /// When it started, from the start of the run.
+    pub started: Duration,
+    /// How long it took.
+    pub duration: Duration,
+    /// Its exit code (128 + n for a signal death).
+    pub exit_code: i32,
+    /// The signal that ended it, if any.
+    pub signal: Option<i32>,
+    /// Whether recover stopped it for time.
+    pub timed_out: bool,
+    /// The timeout in force for this attempt.
+    pub timeout: Option<Duration>,
+    /// The verdict, for a failed attempt.
+    pub classification: Option<Classification>,
+    /// The wait before the next attempt, if one followed.
+    pub wait_after: Option<Duration>,
+    /// The last bytes of its standard output.
+    pub stdout_tail: Tail,
+    /// The last bytes of its standard error.
+    pub stderr_tail: Tail,
+    /// Why it could not start, if it could not.
+    pub spawn_error: Option<String>,
+}
+
+impl AttemptRecord {
+    /// Whether the attempt passed.
+    #[must_use]
+    pub fn succeeded(&self) -> bool {
+        !self.timed_out && self.exit_code == 0
+    }
+
+    /// The facts classification works from.
+    #[must_use]
+    pub fn facts(&self) -> ExitFacts {
+        ExitFacts {
+            exit_code: self.exit_code,
+            signal: self.signal,
+            timed_out: self.timed_out,
+        }
+    }
+}
+
+/// How the step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The first attempt passed.
+    Success,
+    /// A later attempt passed: the step is flaky.
+    Recovered,
+    /// No attempt passed.
+    Failure,
+    /// recover was cancelled.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The word used in outputs and the report.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Recovered => "recovered",
+            Outcome::Failure => "failure",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Everything that happened in a run.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The attempts, in order.
+    pub attempts: Vec<AttemptRecord>,
+    /// How the step ended.
+    pub outcome: Outcome,
+    /// Why retrying stopped, for a failure.
+    pub give_up: Option<GiveUp>,
+    /// The signal that cancelled the run.
+    pub cancelled_by: Option<CancelSignal>,
+    /// The whole run, waits included.
+    pub duration: Duration,
+}
+
+/// The effects a run needs, injected so tests can replace them.
+pub struct Context<'a, C: Classifier> {
+    /// The environment attempts start from.
+    pub env: &'a BaseEnv,
+    /// Where scripts and the attempts' runner files are written.
+    pub work_dir: &'a Path,
+    /// Classifies failed attempts.
+    pub classifier: &'a C,
+    /// The source of "now".
+    pub clock: &'a dyn Clock,
+    /// Waits between attempts.
+    pub sleeper: &'a dyn Sleeper,
+    /// The waits before each retry.
+    pub waits: Waits,
+    /// Where the log goes.
+    pub log: &'a mut Log,
+}
+
+/// Runs the plan's attempts until one passes, retrying stops, or recover is cancelled.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the loop reads top to bottom in the order of the flow"
+)]
+pub async fn run<C: Classifier>(
+    plan: &Plan,
+    ctx: Context<'_, C>,
+    cancel: &mut Cancel,
+) -> RunResult {
+    let Context {
+        env,
+        work_dir,
+        classifier,
+        clock,
+        sleeper,
+        mut waits,
+        log,
+    } = ctx;
+    let start = clock.now();
+    let deadline = plan.total_timeout.map(|t| start + t);
+    let remaining = |now: Instant| deadline.map(|d| d.saturating_duration_since(now));
+    let mut attempts: Vec<AttemptRecord> = Vec::new();
+    let finish = |attempts, outcome, give_up, cancelled_by| RunResult {
+        attempts,
+        outcome,
+        give_up,
+        cancelled_by,
+        duration: clock.now().saturating_duration_since(start),
+    };
+
+    for number in 1..=plan.policy.max_attempts {
+        if let Some(signal) = cancel.signal() {
+            return finish(attempts, Outcome::Cancelled, None, Some(signal));
+        }
+        let left = remaining(clock.now());
+        if left.is_some_and(|l| l.is_zero()) {
+            return finish(attempts, Outcome::Failure, Some(GiveUp::Deadline), None);
+        }
+        let timeout = min_some(plan.attempt_timeout, left);
+        let dir = work_dir.join(format!("attempt-{number}"));
+        let side = match SideFiles::create(&dir, env) {
+            Ok(side) => Some(side),
+            Err(error) => {
+                log.warning(&format!(
+                    "cannot give attempt {number} runner files of its own: {error}"
+                ));
+                None
+            }
+        };
+        let overrides = side.as_ref().map(SideFiles::overrides).unwrap_or_default();
+        let previous = attempts.last().map(|a| a.exit_code);
+        let vars = env.for_attempt(number, plan.policy.max_attempts, previous, &overrides);
+        let program = plan.program_for(number);
+        log.attempt_started(number, plan.policy.max_attempts, program);
+        let started = clock.now().saturating_duration_since(start);
+        let spec = match attempt_spec(plan, program, &dir, "attempt", vars, timeout) {
+            Ok(spec) => spec,
+            Err(error) => {
+                log.warning(&format!(
+                    "cannot write the script of attempt {number}: {error}"
+                ));
+                log.attempt_finished();
+                return finish(attempts, Outcome::Failure, None, None);
+            }
+        };
+        let observers = (
+            classifier.observer(Stream::Stdout),
+            classifier.observer(Stream::Stderr),
+        );
+        let attempt = exec::run(&spec, observers, cancel).await;
+        if let Some(message) = &attempt.spawn_error {
+            log.line(message);
+        }
+        if attempt.stopped_leftovers {
+            log.line(&format!(
+                "Stopped processes left running by attempt {number}."
+            ));
+        }
+        log.attempt_finished();
+        let kind = if number == 1 {
+            AttemptKind::Primary
+        } else {
+            AttemptKind::Retry
+        };
+        let mut record = AttemptRecord {
+            number,
+            kind,
+            started,
+            duration: attempt.duration,
+            exit_code: attempt.exit_code,
+            signal: attempt.signal,
+            timed_out: attempt.ending == Ending::TimedOut,
+            timeout,
+            classification: None,
+            wait_after: None,
+            stdout_tail: attempt.tail(Stream::Stdout),
+            stderr_tail: attempt.tail(Stream::Stderr),
+            spawn_error: attempt.spawn_error.clone(),
+        };
+        if let Ending::Cancelled(signal) = attempt.ending {
+            log.cancelled(signal, number);
+            attempts.push(record);
+            return finish(attempts, Outcome::Cancelled, None, Some(signal));
+        }
+        let facts = record.facts();
+        let found = [
+            attempt.stdout.map(observer_of),
+            attempt.stderr.map(observer_of),
+        ];
+        let classification = classifier.classify(found, &facts);
+        let situation = Situation {
+            attempt: number,
+            facts: &facts,
+            classification: &classification,
+            backoff_wait: waits.next().unwrap_or_default(),
+            hinted_wait: classification.wait_hint,
+            remaining: remaining(clock.now()),
+        };
+        let decision = decide(&plan.policy, &situation);
+        if decision != Decision::Succeed {
+            record.classification = Some(classification);
+        }
+        match decision {
+            Decision::Succeed => {
+                commit(side.as_ref(), log);
+                let outcome = if number == 1 {
+                    Outcome::Success
+                } else {
+                    Outcome::Recovered
+                };
+                log.succeeded(number);
+                attempts.push(record);
+                return finish(attempts, outcome, None, None);
+            }
+            Decision::GiveUp(reason) => {
+                commit(side.as_ref(), log);
+                log.giving_up(&record, plan, &reason);
+                attempts.push(record);
+                return finish(attempts, Outcome::Failure, Some(reason), None);
+            }
+            Decision::Retry { wait, from_hint } => {
+                record.wait_after = Some(wait);
+                log.retrying(&record, plan, wait, from_hint);
+                attempts.push(record);
+                let cancelled = tokio::select! {
+                    () = sleeper.sleep(wait) => None,
+                    signal = cancel.cancelled() => Some(signal),
+                };
+                if let Some(signal) = cancelled {
+                    log.cancelled(signal, number + 1);
+                    return finish(attempts, Outcome::Cancelled, None, Some(signal));
+                }
+                if let Some(on_retry) = &plan.on_retry_command {
+                    let left = remaining(clock.now());
+                    let timeout = min_some(plan.attempt_timeout, left);
+                    run_on_retry(
+                        plan,
+                        on_retry,
+                        env,
+                        work_dir,
+                        number + 1,
+                        timeout,
+                        cancel,
+                        log,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+    unreachable!("the last attempt always ends the loop: decide gives up at max_attempts")
+}
+
+fn observer_of<O>(relayed: Relayed<O>) -> O {
+    relayed.observer
+}
+
+fn min_some(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn commit(side: Option<&SideFiles>, log: &mut Log) {
+    for (var, error) in side.map(SideFiles::commit).unwrap_or_default() {
+        log.warning(&format!(
+            "cannot append the final attempt's {var} file: {error}"
+        ));
+    }
+}
+
+/// Builds the spec of one command: a script goes to a file in `dir`, as the runner does.
+fn attempt_spec(
+    plan: &Plan,
+    program: &Program,
+    dir: &Path,
+    stem: &str,
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    timeout: Option<Duration>,
+) -> std::io::Result<AttemptSpec> {
+    let (program, args, raw_args) = match program {
+        Program::Script { text, shell } => {
+            fs::create_dir_all(dir)?;
+            let path: PathBuf = dir.join(format!("{stem}.{}", shell.extension()));
+            fs::write(&path, shell.script_text(text))?;
+            let raw = matches!(shell, Shell::Cmd).then(|| shell.raw_args(&path));
+            let args = if raw.is_some() {
+                Vec::new()
+            } else {
+                shell.args(&path)
+            };
+            (shell.program(), args, raw)
+        }
+        Program::Argv(argv) => (argv[0].clone(), argv[1..].to_vec(), None),
+    };
+    Ok(AttemptSpec {
+        program,
+        args,
+        raw_args,
+        env,
+        cwd: plan.working_directory.clone(),
+        timeout,
+        grace: plan.kill_grace,
+    })
+}
+
+/// Runs `on_retry_command` before attempt `next`; its failure is logged and ignored.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the loop's context, passed as plain values"
+)]
+async fn run_on_retry(
+    plan: &Plan,
+    program: &Program,
+    env: &BaseEnv,
+    work_dir: &Path,
+    next: u32,
+    timeout: Option<Duration>,
+    cancel: &mut Cancel,
+    log: &mut Log,
+) {
+    let dir = work_dir.join(format!("on-retry-{next}"));
+    // The hook gets runner files of its own that are never committed: only attempts count.
+    let overrides = SideFiles::create(&dir, env)
+        .map(|s| s.overrides())
+        .unwrap_or_default();
+    let vars = env.for_attempt(next, plan.policy.max_attempts, None, &overrides);
+    log.line(&format!("Running on_retry_command before attempt {next}."));
+    let spec = match attempt_spec(plan, program, &dir, "on-retry", vars, timeout) {
+        Ok(spec) => spec,
+        Err(error) => {
+            log.warning(&format!("on_retry_command could not be written: {error}"));
+            return;
+        }
+    };
+    let result = exec::run(&spec, ((), ()), cancel).await;
+    if result.ending == Ending::TimedOut {
+        log.line("on_retry_command timed out; continuing.");
+    } else if result.exit_code != 0 {
+        log.line(&format!(
+            "on_retry_command failed with exit code {}; continuing.",
+            result.exit_code
+        ));
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::plan::RawInputs;
+    use std::sync::Mutex;
+
+    /// A clock that only moves when the loop sleeps, and records each sleep.
+    struct FakeTime {
+        now: Mutex<Instant>,
+        slept: Mutex<Vec<Duration>>,
+    }
+
+    impl FakeTime {
+        fn new() -> FakeTime {
+            FakeTime {
+                now: Mutex::new(Instant::now()),
+                slept: Mutex::new(Vec::new()),
+            }
+        }
+        fn slept(&self) -> Vec<Duration> {
+            self.slept.lock().unwrap().clone()
+        }
+    }
+
+    impl Clock for FakeTime {
+        fn now(&self) -> Instant {
+            *self.now.lock().unwrap()
+        }
+    }
+
+    impl Sleeper for FakeTime {
+        fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+            *self.now.lock().unwrap() += duration;
+            self.slept.lock().unwrap().push(duration);
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    fn plan(pairs: &[(&str, &str)]) -> Plan {
+        let argv = vec!["sh".into(), "-c".into(), "exit 3".into()];
+        Plan::from_inputs(&RawInputs::from_pairs(pairs.iter().copied()), argv).unwrap()
+    }
+
+    fn run_with(plan: &Plan, time: &FakeTime, seed: u64) -> RunResult {
+        let dir = tempfile::tempdir().unwrap();
+        let env = BaseEnv::new(std::env::vars_os());
+        let (mut log, _) = Log::capture(false);
+        let (_tx, mut cancel) = Cancel::manual();
+        let ctx = Context {
+            env: &env,
+            work_dir: dir.path(),
+            classifier: &ExitOnly,
+            clock: time,
+            sleeper: time,
+            waits: plan.policy.waits.waits_seeded(seed),
+            log: &mut log,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(run(plan, ctx, &mut cancel))
+    }
+
+    type Input = (&'static str, &'static str);
+
+    fn secs(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|s| Duration::from_secs(*s)).collect()
+    }
+
+    #[test]
+    fn waits_follow_the_backoff_and_none_follows_the_last_attempt() {
+        let cases: [(&[Input], Vec<Duration>); 4] = [
+            (&[("max_attempts", "4")], secs(&[10, 10, 10])),
+            (
+                &[
+                    ("max_attempts", "4"),
+                    ("backoff", "linear"),
+                    ("retry_wait_seconds", "5"),
+                ],
+                secs(&[5, 10, 15]),
+            ),
+            (
+                &[
+                    ("max_attempts", "5"),
+                    ("backoff", "exponential"),
+                    ("max_wait_seconds", "50"),
+                ],
+                secs(&[10, 20, 40, 50]),
+            ),
+            (
+                &[("max_attempts", "3"), ("retry_wait_seconds", "0")],
+                secs(&[0, 0]),
+            ),
+        ];
+        for (inputs, want) in cases {
+            let time = FakeTime::new();
+            let result = run_with(&plan(inputs), &time, 1);
+            assert_eq!(time.slept(), want, "{inputs:?}");
+            assert_eq!(result.outcome, Outcome::Failure);
+            assert_eq!(result.give_up, Some(GiveUp::AttemptsExhausted));
+            assert_eq!(result.attempts.last().unwrap().wait_after, None);
+        }
+    }
+
+    #[test]
+    fn jittered_waits_are_the_seeded_sequence() {
+        for jitter in ["full", "equal", "decorrelated"] {
+            let p = plan(&[
+                ("max_attempts", "5"),
+                ("backoff", "exponential"),
+                ("jitter", jitter),
+            ]);
+            let time = FakeTime::new();
+            run_with(&p, &time, 99);
+            let want: Vec<Duration> = p.policy.waits.waits_seeded(99).take(4).collect();
+            assert_eq!(time.slept(), want, "{jitter}");
+        }
+    }
+
+    #[test]
+    fn no_wait_starts_that_the_deadline_cannot_fit() {
+        let p = plan(&[
+            ("max_attempts", "10"),
+            ("backoff", "exponential"),
+            ("total_timeout_seconds", "35"),
+        ]);
+        let time = FakeTime::new();
+        let result = run_with(&p, &time, 1);
+        // 10 s and 20 s fit in 35 s; the next 40 s wait would not, so recover stops there.
+        assert_eq!(time.slept(), secs(&[10, 20]));
+        assert_eq!(result.attempts.len(), 3);
+        assert_eq!(result.give_up, Some(GiveUp::Deadline));
+    }
+
+    #[test]
+    fn a_cancelled_run_starts_no_attempt() {
+        let p = plan(&[]);
+        let dir = tempfile::tempdir().unwrap();
+        let env = BaseEnv::new(std::env::vars_os());
+        let (mut log, _) = Log::capture(false);
+        let (tx, mut cancel) = Cancel::manual();
+        tx.send(Some(15)).unwrap();
+        let time = FakeTime::new();
+        let ctx = Context {
+            env: &env,
+            work_dir: dir.path(),
+            classifier: &ExitOnly,
+            clock: &time,
+            sleeper: &time,
+            waits: p.policy.waits.waits_seeded(0),
+            log: &mut log,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(run(&p, ctx, &mut cancel));
+        assert_eq!(result.outcome, Outcome::Cancelled);
+        assert!(result.attempts.is_empty());
+    }
+}
