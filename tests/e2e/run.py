@@ -126,6 +126,10 @@ class Failure(Exception):
     pass
 
 
+class Skipped(Exception):
+    """A case that this build of recover cannot run yet; the reason is printed."""
+
+
 class Check:
     """Collects the failed expectations of one case."""
 
@@ -172,6 +176,8 @@ class Suite:
         self.marker = self.tmp / "tampered-binary-ran"
         self.serve = self.tmp / "releases"
         self.server: http.server.ThreadingHTTPServer | None = None
+        self._retry_run: Run | None = None
+        self.has_classification = False
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -246,6 +252,10 @@ class Suite:
     def setup(self) -> None:
         binary = self.binary()
         print(f"e2e: binary {binary}")
+        probe = subprocess.run(
+            [str(binary), "classify", "--help"], capture_output=True, stdin=subprocess.DEVNULL,
+        )
+        self.has_classification = probe.returncode == 0
         print(f"e2e: work directory {self.tmp}")
         self.copy_repository()
         self.pin_releases(binary)
@@ -369,9 +379,15 @@ class Suite:
         )
         check.done()
 
-    def case_retries_outputs_annotations_summary(self) -> None:
-        """A flaky command recovers; an exhausted one fails with its code; outputs and report."""
-        run = self.act("retry.yml")
+    def retry_run(self) -> Run:
+        """retry.yml runs once; two cases assert on it."""
+        if self._retry_run is None:
+            self._retry_run = self.act("retry.yml")
+        return self._retry_run
+
+    def case_retries_outputs_annotations(self) -> None:
+        """A flaky command recovers; exhausted ones fail with their code; outputs, annotations."""
+        run = self.retry_run()
         check = Check(run)
         check.jobs("success")
         check.value("flaky.total_attempts", "2")
@@ -381,22 +397,37 @@ class Suite:
         check.value("exhausted.exit_code", "3")
         check.value("exhausted.outcome", "failure")
         check.value("exhausted.result", "failure")
-        check.value("exhausted.category", "unknown")
-        check.value("network.category", "network")
-        check.that(bool(run.values.get("network.rule")), "network.rule: expected a rule name")
+        check.in_log("flaky: run 2 succeeds")
+        check.in_log("flaky: run 2 of 9 fails")
+        check.not_in_log("flaky: run 3 of 9 fails")
         warnings = run.annotations("warning")
         # One warning per retried attempt: 1 (flaky) + 1 (exhausted) + 1 (network).
         check.that(len(warnings) == 3, f"annotations: expected 3 retry warnings, got {warnings}")
         errors = run.annotations("error")
         check.that(
-            any("unknown" in e for e in errors) and any("network" in e for e in errors),
-            f"annotations: expected final errors naming their categories, got {errors}",
+            len(errors) == 2 and all("Final attempt failed" in e for e in errors),
+            f"annotations: expected one final error per exhausted step, got {errors}",
+        )
+        check.done()
+
+    def case_classification_and_summary(self) -> None:
+        """Failures get a category and a rule; the job summary shows the attempts."""
+        if not self.has_classification:
+            raise Skipped("this recover has no classification yet (no `recover classify`)")
+        run = self.retry_run()
+        check = Check(run)
+        check.value("exhausted.category", "unknown")
+        check.value("network.category", "network")
+        check.that(bool(run.values.get("network.rule")), "network.rule: expected a rule name")
+        errors = run.annotations("error")
+        check.that(
+            any("network" in e for e in errors),
+            f"annotations: expected the final error to name its category, got {errors}",
         )
         summary = run.summaries()
         check.that("recovered" in summary, "summary: expected the recovered outcome")
         check.that("flaky.sh" in summary, "summary: expected the command in the attempts table")
         check.that("<details>" in summary, "summary: expected a collapsed tail of a failed attempt")
-        check.in_log("flaky: run 2 succeeds")
         check.done()
 
     def case_drop_in_nick_fields_retry(self) -> None:
@@ -432,7 +463,8 @@ CASES = [
     "download_and_verify",
     "download_cached",
     "checksum_mismatch",
-    "retries_outputs_annotations_summary",
+    "retries_outputs_annotations",
+    "classification_and_summary",
     "drop_in_nick_fields_retry",
 ]
 
@@ -460,6 +492,7 @@ def main() -> int:
 
     suite = Suite(args)
     failed = []
+    skipped = []
     try:
         suite.setup()
         for name in CASES:
@@ -468,6 +501,9 @@ def main() -> int:
             print(f"e2e: {name}")
             try:
                 getattr(suite, f"case_{name}")()
+            except Skipped as reason:
+                skipped.append(name)
+                print(f"  SKIPPED {name}: {reason}")
             except Failure as failure:
                 failed.append(name)
                 print(f"  FAIL {name}\n" + "".join(f"    {line}\n" for line in str(failure).splitlines()))
@@ -477,7 +513,8 @@ def main() -> int:
         if failed:
             args.keep = True
         suite.close()
-    print(f"e2e: {len(selected) - len(failed)} passed, {len(failed)} failed")
+    passed = len(selected) - len(failed) - len(skipped)
+    print(f"e2e: {passed} passed, {len(failed)} failed, {len(skipped)} skipped")
     return 1 if failed else 0
 
 
