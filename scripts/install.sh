@@ -2,9 +2,10 @@
 # Install the recover binary for the action's run step, and print its path to $GITHUB_OUTPUT.
 #
 # Modes (input `install`, env INPUT_INSTALL):
-#   auto      the release asset when the action's ref is a release tag (vX.Y.Z, or a moving
-#             major tag listed in dist/versions.txt); otherwise, or when the asset cannot be
-#             fetched, a build from the action's source with cargo
+#   auto      the release asset when a release fits the action: its ref is a release tag
+#             (vX.Y.Z, or a moving tag listed in dist/versions.txt), or its source is the source
+#             of a release (dist/sources.txt, for refs pinned by commit SHA); otherwise, or when
+#             the asset cannot be fetched, a build from the action's source with cargo
 #   download  the release asset only
 #   build     always build from the action's source
 #
@@ -13,8 +14,15 @@
 # Binaries live in $RUNNER_TOOL_CACHE/recover/<version>/<arch>/ next to a <arch>.complete marker
 # (the layout of actions/tool-cache). Parallel jobs on one runner share that cache: installs
 # take a lock, and a binary is moved into place whole before its marker is written.
+#
+# `install.sh --source-hash` prints the content hash of the source in the repository holding this
+# script; the release workflow records it in dist/sources.txt.
 set -euo pipefail
 
+if [[ "${1:-}" == --source-hash ]]; then
+  GITHUB_ACTION_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  INPUT_INSTALL=build
+fi
 action_path="${GITHUB_ACTION_PATH:?}"
 mode="${INPUT_INSTALL:-auto}"
 # Trim white space as the binary does with every input.
@@ -181,12 +189,34 @@ finish() {
   exit 0
 }
 
+# The content hash of the source that a build depends on.
+source_hash() {
+  local file
+  (
+    cd "${action_path}"
+    {
+      for file in Cargo.toml Cargo.lock build.rs; do
+        if [[ -f "${file}" ]]; then
+          printf '%s\n' "${file}"
+        fi
+      done
+      find src -type f
+    } | LC_ALL=C sort | while IFS= read -r file; do
+      printf '%s  %s\n' "$(sha256_of "${file}")" "${file}"
+    done
+  ) | sha256_of
+}
+
 # --- Which release fits the action's ref --------------------------------------------------------
 
-# A release tag (v1.2.3) with committed checksums, or a moving tag (v1, v1.2) that
-# dist/versions.txt maps to one; empty otherwise (a branch, a SHA, `uses: ./`).
+# The release with committed checksums that fits the action, if any:
+# - a release tag (v1.2.3) as the ref;
+# - a moving tag (v1, v1.2) that dist/versions.txt maps to a release;
+# - else the release whose source is exactly this source (dist/sources.txt, "<hash> <tag>"
+#   lines): a ref pinned by commit SHA to a released tree gets that release's binary.
+# Empty otherwise (a branch or a SHA with changed source, `uses: ./`).
 release_tag() {
-  local tag='' name value
+  local tag='' name value hash
   if [[ "${ref}" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
     tag="${ref}"
   elif [[ "${ref}" =~ ^v[0-9]+(\.[0-9]+)?$ && -f "${action_path}/dist/versions.txt" ]]; then
@@ -195,6 +225,15 @@ release_tag() {
         tag="${value}"
       fi
     done <"${action_path}/dist/versions.txt"
+  fi
+  if [[ ! -f "${action_path}/dist/checksums/${tag:-none}.sha256" && -f "${action_path}/dist/sources.txt" ]]; then
+    tag=''
+    hash="$(source_hash)"
+    while read -r name value _; do
+      if [[ "${name}" == "${hash}" ]]; then
+        tag="${value}"
+      fi
+    done <"${action_path}/dist/sources.txt"
   fi
   if [[ -n "${tag}" && -f "${action_path}/dist/checksums/${tag}.sha256" ]]; then
     printf '%s\n' "${tag}"
@@ -284,24 +323,6 @@ install_release() {
 
 # --- Build from the action's source -------------------------------------------------------------
 
-# The content hash of the source that a build depends on.
-source_hash() {
-  local file
-  (
-    cd "${action_path}"
-    {
-      for file in Cargo.toml Cargo.lock build.rs; do
-        if [[ -f "${file}" ]]; then
-          printf '%s\n' "${file}"
-        fi
-      done
-      find src -type f
-    } | LC_ALL=C sort | while IFS= read -r file; do
-      printf '%s  %s\n' "$(sha256_of "${file}")" "${file}"
-    done
-  ) | sha256_of
-}
-
 install_build() {
   local hash entry target_dir
   if ! command -v cargo >/dev/null 2>&1; then
@@ -330,6 +351,11 @@ install_build() {
   publish "${scratch}/${exe}" "${entry}"
   finish "${entry}/${arch}/${exe}"
 }
+
+if [[ "${1:-}" == --source-hash ]]; then
+  source_hash
+  exit 0
+fi
 
 # --- Choose ---------------------------------------------------------------------------------------
 

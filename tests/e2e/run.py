@@ -44,6 +44,7 @@ REPOSITORY = "recover-dev/recover"
 TARGET = "x86_64-unknown-linux-musl"
 GOOD_TAG = "v9.9.9"
 BAD_TAG = "v9.9.8"
+PINNED_SHA = "0123456789abcdef0123456789abcdef01234567"
 ACT_TIMEOUT = 900
 
 
@@ -172,6 +173,7 @@ class Suite:
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="recover-e2e."))
         self.src = self.tmp / "src"
+        self.src_pinned = self.tmp / "src-pinned"
         self.cache = self.tmp / "act-cache"
         self.marker = self.tmp / "tampered-binary-ran"
         self.serve = self.tmp / "releases"
@@ -238,6 +240,16 @@ class Suite:
         ):
             subprocess.run(command, cwd=self.src, check=True, env=env)
 
+    def pin_source(self) -> None:
+        """A second copy whose dist/sources.txt names its source as v9.9.9's."""
+        shutil.copytree(self.src, self.src_pinned, symlinks=True)
+        source_hash = subprocess.run(
+            ["bash", "scripts/install.sh", "--source-hash"],
+            cwd=self.src_pinned, check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        with (self.src_pinned / "dist" / "sources.txt").open("a") as out:
+            out.write(f"{source_hash} {GOOD_TAG}\n")
+
     def start_server(self) -> str:
         directory = str(self.serve)
 
@@ -252,14 +264,17 @@ class Suite:
     def setup(self) -> None:
         binary = self.binary()
         print(f"e2e: binary {binary}")
-        probe = subprocess.run(
-            [str(binary), "classify", "--help"], capture_output=True, stdin=subprocess.DEVNULL,
+        usage = subprocess.run(
+            [str(binary), "--help"], capture_output=True, stdin=subprocess.DEVNULL, text=True,
+        ).stdout
+        self.has_classification = any(
+            line.strip().startswith("classify ") for line in usage.splitlines()
         )
-        self.has_classification = probe.returncode == 0
         print(f"e2e: work directory {self.tmp}")
         self.copy_repository()
         self.pin_releases(binary)
         self.init_git()
+        self.pin_source()
         self.server_url = self.start_server()
 
     def close(self) -> None:
@@ -285,6 +300,7 @@ class Suite:
             "--local-repository", f"{REPOSITORY}@v9={self.src}",
             "--local-repository", f"{REPOSITORY}@{BAD_TAG}={self.src}",
             "--local-repository", f"nick-fields/retry@v3={self.src}",
+            "--local-repository", f"{REPOSITORY}@{PINNED_SHA}={self.src_pinned}",
         ]
         started = time.monotonic()
         try:
@@ -356,6 +372,16 @@ class Suite:
         check.jobs("success", count=2)
         check.in_log("found in the tool cache")
         check.that(self.asset_hits(GOOD_TAG) == before, "server: the cached release was fetched")
+        check.done()
+
+    def case_sha_pinned_release(self) -> None:
+        """A ref pinned by SHA to a released source uses the release, not a build."""
+        run = self.act("sha.yml")
+        check = Check(run)
+        check.jobs("success")
+        check.in_log(f"recover {GOOD_TAG} found in the tool cache")
+        check.not_in_log("building recover from")
+        check.in_log("E2E pinned release ran")
         check.done()
 
     def case_checksum_mismatch(self) -> None:
@@ -462,6 +488,7 @@ CASES = [
     "cache_reused",
     "download_and_verify",
     "download_cached",
+    "sha_pinned_release",
     "checksum_mismatch",
     "retries_outputs_annotations",
     "classification_and_summary",
