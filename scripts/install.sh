@@ -36,17 +36,20 @@ tool_cache="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/tool-cache}"
 # How long to wait for another job's install (a build can take minutes), in seconds.
 lock_timeout="${RECOVER_INSTALL_LOCK_TIMEOUT:-1800}"
 
+# Workflow command data must not carry raw newlines or percent signs. (Patterns and
+# replacements come from variables: quoting inside ${x//p/r} differs in macOS's bash 3.2.)
+escape_data() {
+  local pct='%' pct_encoded='%25' newline=$'\n' newline_encoded='%0A' text="$1"
+  text="${text//${pct}/${pct_encoded}}"
+  printf '%s' "${text//${newline}/${newline_encoded}}"
+}
+
 error() {
-  # Workflow command data must not carry raw newlines or percent signs.
-  local message="${1//'%'/'%25'}"
-  message="${message//$'\n'/'%0A'}"
-  printf '::error title=recover install::%s\n' "${message}"
+  printf '::error title=recover install::%s\n' "$(escape_data "$1")"
 }
 
 warning() {
-  local message="${1//'%'/'%25'}"
-  message="${message//$'\n'/'%0A'}"
-  printf '::warning title=recover install::%s\n' "${message}"
+  printf '::warning title=recover install::%s\n' "$(escape_data "$1")"
 }
 
 info() {
@@ -94,6 +97,12 @@ arch="$(printf '%s' "${runner_arch}" | tr '[:upper:]' '[:lower:]')"
 exe=recover
 if [[ "${runner_os}" == Windows ]]; then
   exe=recover.exe
+  # The runner gives Windows paths (C:\hostedtoolcache\windows); Git Bash runs programs by
+  # their POSIX form (/c/hostedtoolcache/windows), which the run step then execs.
+  if command -v cygpath >/dev/null 2>&1; then
+    action_path="$(cygpath -u "${action_path}")"
+    tool_cache="$(cygpath -u "${tool_cache}")"
+  fi
 fi
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -111,6 +120,7 @@ sha256_of() {
   printf '%s\n' "${sum%% *}" | tr '[:upper:]' '[:lower:]'
 }
 
+host="$(uname -n)"
 lock_dir=''
 release_lock() {
   if [[ -n "${lock_dir}" ]]; then
@@ -133,9 +143,11 @@ take_lock() {
   local dir="$1.lock" waited=0 owner
   mkdir -p "$(dirname "${dir}")"
   until mkdir "${dir}" 2>/dev/null; do
-    owner="$(cat "${dir}/pid" 2>/dev/null || true)"
-    if [[ -n "${owner}" ]] && ! kill -0 "${owner}" 2>/dev/null; then
-      info "breaking the lock of a finished install (process ${owner})"
+    owner="$(cat "${dir}/owner" 2>/dev/null || true)"
+    # The owner is "<pid> <host>"; a process can only be checked on its own host (jobs in
+    # containers share a tool cache but not process ids), elsewhere only the timeout applies.
+    if [[ "${owner#* }" == "${host}" ]] && ! kill -0 "${owner%% *}" 2>/dev/null; then
+      info "breaking the lock of a finished install (process ${owner%% *})"
       break_lock "${dir}"
       continue
     fi
@@ -152,7 +164,7 @@ take_lock() {
     waited=$((waited + 1))
   done
   lock_dir="${dir}"
-  printf '%s\n' "$$" >"${dir}/pid"
+  printf '%s %s\n' "$$" "${host}" >"${dir}/owner"
 }
 
 scratch=''
