@@ -30,10 +30,18 @@ impl Group {
         self.send(Signal::SIGKILL);
     }
 
-    /// Whether no process is left in the group (zombies not yet reaped count as present).
+    /// Whether no live process is left in the group.
+    ///
+    /// A member that has exited but is not yet reaped (a zombie) has finished: it holds no pipe
+    /// and can do nothing more. Orphans are reaped by init, and some inits reap late or never
+    /// (`tail -f /dev/null` as PID 1 in a job container), so on Linux such zombies do not count;
+    /// otherwise every stop would wait out the whole grace and settle time for them.
     #[must_use]
     pub fn is_empty(self) -> bool {
-        killpg(self.0, None) == Err(Errno::ESRCH)
+        match killpg(self.0, None) {
+            Err(Errno::ESRCH) => true,
+            _ => only_zombies(self.0),
+        }
     }
 
     fn send(self, signal: Signal) {
@@ -42,6 +50,43 @@ impl Group {
             Err(error) => tracing::debug!(%error, ?signal, "signalling the attempt's group failed"),
         }
     }
+}
+
+/// Whether every process of group `pgid` is a zombie, judged from `/proc` (Linux only; elsewhere
+/// a group that answers to signals counts as live).
+#[cfg(target_os = "linux")]
+fn only_zombies(pgid: Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        if pgrp == Some(pgid.as_raw()) && !matches!(state, Some("Z" | "X")) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(not(target_os = "linux"))]
+fn only_zombies(_pgid: Pid) -> bool {
+    false
 }
 
 /// The exit code a shell would report: the code, or 128 + the signal number.

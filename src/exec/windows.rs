@@ -15,12 +15,6 @@ impl Group {
         Group
     }
 
-    /// Nothing to ask politely on Windows: the caller terminates the job.
-    pub fn terminate(self) {}
-
-    /// Done by the caller through the child's job handle.
-    pub fn kill(self) {}
-
     /// The job is ended together with its first process.
     #[must_use]
     pub fn is_empty(self) -> bool {

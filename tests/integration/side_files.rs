@@ -1,0 +1,74 @@
+//! Each attempt writes to runner files of its own: only the final attempt's reach the real
+//! `GITHUB_OUTPUT`, `GITHUB_ENV`, `GITHUB_PATH` and `GITHUB_STEP_SUMMARY`, appended after what is there.
+
+use crate::support::{Test, parse_outputs};
+
+const WRITES: &str = r#"
+n=$(( $(cat count 2>/dev/null || echo 0) + 1 ))
+echo "$n" > count
+echo "from_attempt=$n" >> "$GITHUB_OUTPUT"
+echo "half_written<<EOF" >> "$GITHUB_OUTPUT"
+echo "ATTEMPT_$n=yes" >> "$GITHUB_ENV"
+echo "/attempt/$n/bin" >> "$GITHUB_PATH"
+echo "summary of attempt $n" >> "$GITHUB_STEP_SUMMARY"
+if [ "$n" -lt 3 ]; then exit 1; fi
+echo "EOF" >> "$GITHUB_OUTPUT"
+"#;
+
+fn run(max_attempts: &str, status: i32) -> crate::support::Output {
+    let test = Test::new()
+        .file("github_output", "earlier=kept\n")
+        .file("github_env", "EARLIER=kept\n")
+        .file("github_path", "/earlier/bin\n")
+        .file("summary.md", "# Earlier step\n");
+    let dir = test.path().to_owned();
+    test.args([
+        "--max-attempts",
+        max_attempts,
+        "--retry-wait-seconds",
+        "0",
+        "--command",
+        WRITES,
+    ])
+    .env("GITHUB_OUTPUT", dir.join("github_output"))
+    .env("GITHUB_ENV", dir.join("github_env"))
+    .env("GITHUB_PATH", dir.join("github_path"))
+    .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+    .status(status)
+    .run()
+}
+
+#[test]
+fn only_the_final_attempts_writes_reach_the_real_files() {
+    let out = run("3", 0);
+    let outputs = parse_outputs(&out.read("github_output"));
+    assert_eq!(outputs["earlier"], "kept");
+    assert_eq!(outputs["from_attempt"], "3");
+    assert_eq!(outputs["half_written"], "");
+    assert_eq!(outputs["outcome"], "recovered");
+    let output_text = out.read("github_output");
+    assert!(
+        output_text.starts_with("earlier=kept\nfrom_attempt=3\n"),
+        "{output_text}"
+    );
+    assert!(!output_text.contains("from_attempt=1") && !output_text.contains("from_attempt=2"));
+    assert_eq!(out.read("github_env"), "EARLIER=kept\nATTEMPT_3=yes\n");
+    assert_eq!(out.read("github_path"), "/earlier/bin\n/attempt/3/bin\n");
+    assert_eq!(
+        out.read("summary.md"),
+        "# Earlier step\nsummary of attempt 3\n"
+    );
+}
+
+#[test]
+fn a_failed_final_attempts_writes_still_reach_the_real_files() {
+    // As in a plain `run:` step, the last attempt's files count whether it passed or not; the
+    // earlier attempts' half-written block must not break the real file.
+    let out = run("2", 1);
+    assert_eq!(out.read("github_env"), "EARLIER=kept\nATTEMPT_2=yes\n");
+    assert_eq!(
+        out.read("summary.md"),
+        "# Earlier step\nsummary of attempt 2\n"
+    );
+    assert!(!out.read("github_env").contains("ATTEMPT_1"));
+}
