@@ -255,7 +255,10 @@ mod tests {
     fn readme_lists_every_input() {
         let readme = include_str!("../../README.md");
         let table = markdown_table();
-        assert!(readme.contains(&table), "README.md's inputs table is stale; it should read:\n{table}");
+        assert!(
+            readme.contains(&table),
+            "README.md's inputs table is stale; it should read:\n{table}"
+        );
     }
 
     #[test]
