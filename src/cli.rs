@@ -13,10 +13,11 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand}
 use crate::error::Error;
 use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
+use crate::plan::SummaryWhen;
 use crate::plan::{INPUTS, Plan, RawInputs};
 use crate::policy::WaitPolicy;
 use crate::report::log::Log;
-use crate::report::{Report, outputs};
+use crate::report::{self, Report, outputs};
 use crate::run::{self, Context, ExitOnly, Outcome, SystemTime};
 
 /// recover runs a command and makes a flaky CI step recover on its own: it retries failed
@@ -195,21 +196,50 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
     };
     let result = run::run(plan, ctx, &mut cancel).await;
     let report = Report::new(plan, &result);
-    if let Some(message) = report.exit_error() {
-        if report.is_forgiven() {
-            log.warning(&message);
-        } else {
-            log.error(&message);
-        }
-    } else if result.outcome == Outcome::Recovered && !actions {
-        log.line(&format!(
-            "recovered on attempt {} of {}",
-            result.attempts.len(),
-            plan.policy.max_attempts
+    if let Some((kind, message)) = report.final_annotation() {
+        log.annotate(kind, &message, true);
+    }
+    log.finish();
+    write_outputs(&mut log, &report.outputs());
+    write_summary(&report, &env, &mut log, actions);
+    if let Some(path) = &plan.report_file
+        && let Err(error) = report::json::write(&report, path)
+    {
+        log.warning(&format!(
+            "cannot write report_file {}: {error}",
+            path.display()
         ));
     }
-    write_outputs(&mut log, &report.outputs());
     report.exit_code()
+}
+
+/// The job summary under Actions (`$GITHUB_STEP_SUMMARY`), the table on stderr elsewhere.
+fn write_summary(report: &Report<'_>, env: &BaseEnv, log: &mut Log, actions: bool) {
+    let wanted = match report.plan.summary {
+        SummaryWhen::Always => true,
+        SummaryWhen::OnFailure => report.result.outcome != Outcome::Success,
+        SummaryWhen::Never => false,
+    };
+    if !wanted {
+        return;
+    }
+    if !actions {
+        let table = report::terminal::render(report, report::terminal::use_colour());
+        if !table.is_empty() {
+            log.emit(table.trim_end());
+        }
+        return;
+    }
+    let Some(path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        log.warning("cannot write the job summary: GITHUB_STEP_SUMMARY is not set");
+        return;
+    };
+    let summary = report::summary::render(report);
+    if let Err(error) = report::summary::append(std::path::Path::new(path), &summary) {
+        log.warning(&format!(
+            "cannot write the job summary to GITHUB_STEP_SUMMARY: {error}"
+        ));
+    }
 }
 
 /// A private directory for scripts and the attempts' runner files, in `RUNNER_TEMP` when the

@@ -77,12 +77,27 @@ impl Classifier for ExitOnly {
 }
 
 /// Which command an attempt ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttemptKind {
     /// `command`, attempt 1.
     Primary,
     /// A later attempt (`command`, or `new_command_on_retry`).
     Retry,
+    /// `fallback_command`, after the attempts ran out.
+    Fallback,
+}
+
+impl AttemptKind {
+    /// The word used in the report.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptKind::Primary => "primary",
+            AttemptKind::Retry => "retry",
+            AttemptKind::Fallback => "fallback",
+        }
+    }
 }
 
 /// What the report needs of one attempt.
@@ -141,7 +156,9 @@ pub enum Outcome {
     Success,
     /// A later attempt passed: the step is flaky.
     Recovered,
-    /// No attempt passed.
+    /// No attempt passed, but the fallback command did.
+    Fallback,
+    /// No attempt passed (nor the fallback, if there was one).
     Failure,
     /// recover was cancelled.
     Cancelled,
@@ -154,6 +171,7 @@ impl Outcome {
         match self {
             Outcome::Success => "success",
             Outcome::Recovered => "recovered",
+            Outcome::Fallback => "fallback",
             Outcome::Failure => "failure",
             Outcome::Cancelled => "cancelled",
         }
@@ -193,48 +211,227 @@ pub struct Context<'a, C: Classifier> {
     pub log: &'a mut Log,
 }
 
-/// Runs the plan's attempts until one passes, retrying stops, or recover is cancelled.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the loop reads top to bottom in the order of the flow"
-)]
+/// Runs the plan: attempts until one passes, retrying stops or recover is cancelled; then the
+/// fallback, when attempts ran out and the plan has one.
 pub async fn run<C: Classifier>(
     plan: &Plan,
     ctx: Context<'_, C>,
     cancel: &mut Cancel,
 ) -> RunResult {
-    let Context {
-        env,
-        work_dir,
-        classifier,
-        clock,
-        sleeper,
-        mut waits,
-        log,
-    } = ctx;
-    let start = clock.now();
-    let deadline = plan.total_timeout.map(|t| start + t);
-    let remaining = |now: Instant| deadline.map(|d| d.saturating_duration_since(now));
-    let mut attempts: Vec<AttemptRecord> = Vec::new();
-    let finish = |attempts, outcome, give_up, cancelled_by| RunResult {
-        attempts,
-        outcome,
-        give_up,
-        cancelled_by,
-        duration: clock.now().saturating_duration_since(start),
+    let start = ctx.clock.now();
+    let mut runner = Runner {
+        plan,
+        deadline: plan.total_timeout.map(|t| start + t),
+        start,
+        ctx,
+        pending: None,
     };
+    let mut result = runner.attempts(cancel).await;
+    match &plan.fallback {
+        Some(fallback) if result.outcome == Outcome::Failure => {
+            runner.fallback(fallback, &mut result, cancel).await;
+        }
+        _ => runner.commit_pending(),
+    }
+    result.duration = runner.elapsed();
+    result
+}
 
-    for number in 1..=plan.policy.max_attempts {
-        if let Some(signal) = cancel.signal() {
-            return finish(attempts, Outcome::Cancelled, None, Some(signal));
+/// The state of one run.
+struct Runner<'a, C: Classifier> {
+    plan: &'a Plan,
+    ctx: Context<'a, C>,
+    start: Instant,
+    deadline: Option<Instant>,
+    /// The runner files of the final attempt, committed once no fallback replaces them.
+    pending: Option<SideFiles>,
+}
+
+/// One command run to its end, before any decision.
+struct Executed<O> {
+    record: AttemptRecord,
+    found: [Option<O>; 2],
+    side: Option<SideFiles>,
+    cancelled: Option<CancelSignal>,
+}
+
+impl<C: Classifier> Runner<'_, C> {
+    fn elapsed(&self) -> Duration {
+        self.ctx.clock.now().saturating_duration_since(self.start)
+    }
+
+    fn remaining(&self) -> Option<Duration> {
+        let now = self.ctx.clock.now();
+        self.deadline.map(|d| d.saturating_duration_since(now))
+    }
+
+    fn result(
+        &self,
+        attempts: Vec<AttemptRecord>,
+        outcome: Outcome,
+        give_up: Option<GiveUp>,
+        cancelled_by: Option<CancelSignal>,
+    ) -> RunResult {
+        RunResult {
+            attempts,
+            outcome,
+            give_up,
+            cancelled_by,
+            duration: self.elapsed(),
         }
-        let left = remaining(clock.now());
-        if left.is_some_and(|l| l.is_zero()) {
-            return finish(attempts, Outcome::Failure, Some(GiveUp::Deadline), None);
+    }
+
+    fn commit_pending(&mut self) {
+        if let Some(side) = self.pending.take() {
+            commit(&side, self.ctx.log);
         }
-        let timeout = min_some(plan.attempt_timeout, left);
-        let dir = work_dir.join(format!("attempt-{number}"));
-        let side = match SideFiles::create(&dir, env) {
+    }
+
+    /// The attempts of the command.
+    async fn attempts(&mut self, cancel: &mut Cancel) -> RunResult {
+        let plan = self.plan;
+        let mut attempts: Vec<AttemptRecord> = Vec::new();
+        // The runner files of the attempt being retried: still the final attempt's, should the
+        // deadline pass before the next attempt starts.
+        let mut retried: Option<SideFiles> = None;
+        for number in 1..=plan.policy.max_attempts {
+            if let Some(signal) = cancel.signal() {
+                return self.result(attempts, Outcome::Cancelled, None, Some(signal));
+            }
+            let left = self.remaining();
+            if left.is_some_and(|l| l.is_zero()) {
+                self.pending = retried.take();
+                return self.result(attempts, Outcome::Failure, Some(GiveUp::Deadline), None);
+            }
+            let kind = if number == 1 {
+                AttemptKind::Primary
+            } else {
+                AttemptKind::Retry
+            };
+            let timeout = min_some(plan.attempt_timeout, left);
+            let previous = attempts.last().map(|a| a.exit_code);
+            let program = plan.program_for(number);
+            let ex = self
+                .execute(kind, number, program, timeout, previous, cancel)
+                .await;
+            let mut record = ex.record;
+            if let Some(signal) = ex.cancelled {
+                attempts.push(record);
+                return self.result(attempts, Outcome::Cancelled, None, Some(signal));
+            }
+            let facts = record.facts();
+            let classification = self.ctx.classifier.classify(ex.found, &facts);
+            let situation = Situation {
+                attempt: number,
+                facts: &facts,
+                classification: &classification,
+                backoff_wait: self.ctx.waits.next().unwrap_or_default(),
+                hinted_wait: classification.wait_hint,
+                remaining: self.remaining(),
+            };
+            let decision = decide(&plan.policy, &situation);
+            if decision != Decision::Succeed {
+                record.classification = Some(classification);
+            }
+            match decision {
+                Decision::Succeed => {
+                    self.pending = ex.side;
+                    self.ctx.log.succeeded(number);
+                    attempts.push(record);
+                    let outcome = if number == 1 {
+                        Outcome::Success
+                    } else {
+                        Outcome::Recovered
+                    };
+                    return self.result(attempts, outcome, None, None);
+                }
+                Decision::GiveUp(reason) => {
+                    self.pending = ex.side;
+                    self.ctx.log.giving_up(&record, plan, &reason);
+                    attempts.push(record);
+                    return self.result(attempts, Outcome::Failure, Some(reason), None);
+                }
+                Decision::Retry { wait, from_hint } => {
+                    retried = ex.side;
+                    record.wait_after = Some(wait);
+                    self.ctx.log.retrying(&record, plan, wait, from_hint);
+                    attempts.push(record);
+                    let cancelled = tokio::select! {
+                        () = self.ctx.sleeper.sleep(wait) => None,
+                        signal = cancel.cancelled() => Some(signal),
+                    };
+                    if let Some(signal) = cancelled {
+                        self.ctx.log.cancelled(signal, number + 1);
+                        return self.result(attempts, Outcome::Cancelled, None, Some(signal));
+                    }
+                    if let Some(on_retry) = &plan.on_retry_command {
+                        self.on_retry(on_retry, number + 1, cancel).await;
+                    }
+                }
+            }
+        }
+        unreachable!("the last attempt always ends the loop: decide gives up at max_attempts")
+    }
+
+    /// The fallback command, after the attempts failed. It is the step's final command, so its
+    /// runner files are the ones committed. The deadline bounds attempts and waits, not the
+    /// fallback, which gets the per-attempt timeout.
+    async fn fallback(&mut self, program: &Program, result: &mut RunResult, cancel: &mut Cancel) {
+        let number = u32::try_from(result.attempts.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let previous = result.attempts.last().map(|a| a.exit_code);
+        let timeout = self.plan.attempt_timeout;
+        let ex = self
+            .execute(
+                AttemptKind::Fallback,
+                number,
+                program,
+                timeout,
+                previous,
+                cancel,
+            )
+            .await;
+        let mut record = ex.record;
+        if let Some(signal) = ex.cancelled {
+            result.attempts.push(record);
+            result.outcome = Outcome::Cancelled;
+            result.cancelled_by = Some(signal);
+            return;
+        }
+        self.pending = ex.side;
+        self.commit_pending();
+        if record.succeeded() {
+            result.outcome = Outcome::Fallback;
+            self.ctx.log.line("The fallback command succeeded.");
+        } else {
+            let facts = record.facts();
+            record.classification = Some(self.ctx.classifier.classify(ex.found, &facts));
+            self.ctx.log.line(&format!(
+                "The fallback command failed: exit code {}.",
+                record.exit_code
+            ));
+        }
+        result.attempts.push(record);
+    }
+
+    /// Runs one command to its end with runner files of its own.
+    async fn execute(
+        &mut self,
+        kind: AttemptKind,
+        number: u32,
+        program: &Program,
+        timeout: Option<Duration>,
+        previous_exit_code: Option<i32>,
+        cancel: &mut Cancel,
+    ) -> Executed<C::Observer> {
+        let plan = self.plan;
+        let log = &mut *self.ctx.log;
+        let dir = self
+            .ctx
+            .work_dir
+            .join(format!("{}-{number}", kind.as_str()));
+        let side = match SideFiles::create(&dir, self.ctx.env) {
             Ok(side) => Some(side),
             Err(error) => {
                 log.warning(&format!(
@@ -244,21 +441,44 @@ pub async fn run<C: Classifier>(
             }
         };
         let overrides = side.as_ref().map(SideFiles::overrides).unwrap_or_default();
-        let previous = attempts.last().map(|a| a.exit_code);
-        let vars = env.for_attempt(number, plan.policy.max_attempts, previous, &overrides);
-        let program = plan.program_for(number);
-        log.attempt_started(number, plan.policy.max_attempts, program);
-        let started = clock.now().saturating_duration_since(start);
-        let spec = match attempt_spec(plan, program, &dir, "attempt", vars, timeout) {
+        let max = plan.policy.max_attempts;
+        let vars = self
+            .ctx
+            .env
+            .for_attempt(number, max, previous_exit_code, &overrides);
+        log.attempt_started(kind, number, max, program);
+        let started = self.ctx.clock.now().saturating_duration_since(self.start);
+        let mut record = AttemptRecord {
+            number,
+            kind,
+            started,
+            duration: Duration::ZERO,
+            exit_code: 1,
+            signal: None,
+            timed_out: false,
+            timeout,
+            classification: None,
+            wait_after: None,
+            stdout_tail: Tail::default(),
+            stderr_tail: Tail::default(),
+            spawn_error: None,
+        };
+        let spec = match attempt_spec(plan, program, &dir, kind.as_str(), vars, timeout) {
             Ok(spec) => spec,
             Err(error) => {
-                log.warning(&format!(
-                    "cannot write the script of attempt {number}: {error}"
-                ));
+                let message = format!("cannot write the script of attempt {number}: {error}");
+                log.line(&message);
                 log.attempt_finished();
-                return finish(attempts, Outcome::Failure, None, None);
+                record.spawn_error = Some(message);
+                return Executed {
+                    record,
+                    found: [None, None],
+                    side,
+                    cancelled: None,
+                };
             }
         };
+        let classifier = self.ctx.classifier;
         let observers = (
             classifier.observer(Stream::Stdout),
             classifier.observer(Stream::Stderr),
@@ -273,98 +493,64 @@ pub async fn run<C: Classifier>(
             ));
         }
         log.attempt_finished();
-        let kind = if number == 1 {
-            AttemptKind::Primary
-        } else {
-            AttemptKind::Retry
+        let cancelled = match attempt.ending {
+            Ending::Cancelled(signal) => {
+                log.cancelled(signal, number);
+                Some(signal)
+            }
+            _ => None,
         };
-        let mut record = AttemptRecord {
-            number,
-            kind,
-            started,
-            duration: attempt.duration,
-            exit_code: attempt.exit_code,
-            signal: attempt.signal,
-            timed_out: attempt.ending == Ending::TimedOut,
-            timeout,
-            classification: None,
-            wait_after: None,
-            stdout_tail: attempt.tail(Stream::Stdout),
-            stderr_tail: attempt.tail(Stream::Stderr),
-            spawn_error: attempt.spawn_error.clone(),
-        };
-        if let Ending::Cancelled(signal) = attempt.ending {
-            log.cancelled(signal, number);
-            attempts.push(record);
-            return finish(attempts, Outcome::Cancelled, None, Some(signal));
-        }
-        let facts = record.facts();
+        record.duration = attempt.duration;
+        record.exit_code = attempt.exit_code;
+        record.signal = attempt.signal;
+        record.timed_out = attempt.ending == Ending::TimedOut;
+        record.stdout_tail = attempt.tail(Stream::Stdout);
+        record.stderr_tail = attempt.tail(Stream::Stderr);
+        record.spawn_error.clone_from(&attempt.spawn_error);
         let found = [
             attempt.stdout.map(observer_of),
             attempt.stderr.map(observer_of),
         ];
-        let classification = classifier.classify(found, &facts);
-        let situation = Situation {
-            attempt: number,
-            facts: &facts,
-            classification: &classification,
-            backoff_wait: waits.next().unwrap_or_default(),
-            hinted_wait: classification.wait_hint,
-            remaining: remaining(clock.now()),
-        };
-        let decision = decide(&plan.policy, &situation);
-        if decision != Decision::Succeed {
-            record.classification = Some(classification);
-        }
-        match decision {
-            Decision::Succeed => {
-                commit(side.as_ref(), log);
-                let outcome = if number == 1 {
-                    Outcome::Success
-                } else {
-                    Outcome::Recovered
-                };
-                log.succeeded(number);
-                attempts.push(record);
-                return finish(attempts, outcome, None, None);
-            }
-            Decision::GiveUp(reason) => {
-                commit(side.as_ref(), log);
-                log.giving_up(&record, plan, &reason);
-                attempts.push(record);
-                return finish(attempts, Outcome::Failure, Some(reason), None);
-            }
-            Decision::Retry { wait, from_hint } => {
-                record.wait_after = Some(wait);
-                log.retrying(&record, plan, wait, from_hint);
-                attempts.push(record);
-                let cancelled = tokio::select! {
-                    () = sleeper.sleep(wait) => None,
-                    signal = cancel.cancelled() => Some(signal),
-                };
-                if let Some(signal) = cancelled {
-                    log.cancelled(signal, number + 1);
-                    return finish(attempts, Outcome::Cancelled, None, Some(signal));
-                }
-                if let Some(on_retry) = &plan.on_retry_command {
-                    let left = remaining(clock.now());
-                    let timeout = min_some(plan.attempt_timeout, left);
-                    run_on_retry(
-                        plan,
-                        on_retry,
-                        env,
-                        work_dir,
-                        number + 1,
-                        timeout,
-                        cancel,
-                        log,
-                    )
-                    .await;
-                }
-            }
+        Executed {
+            record,
+            found,
+            side,
+            cancelled,
         }
     }
-    unreachable!("the last attempt always ends the loop: decide gives up at max_attempts")
+
+    /// Runs `on_retry_command` before attempt `next`; its failure is logged and ignored.
+    async fn on_retry(&mut self, program: &Program, next: u32, cancel: &mut Cancel) {
+        let plan = self.plan;
+        let dir = self.ctx.work_dir.join(format!("on-retry-{next}"));
+        // The hook gets runner files of its own that are never committed: only attempts count.
+        let overrides = SideFiles::create(&dir, self.ctx.env)
+            .map(|s| s.overrides())
+            .unwrap_or_default();
+        let vars = self
+            .ctx
+            .env
+            .for_attempt(next, plan.policy.max_attempts, None, &overrides);
+        let timeout = min_some(plan.attempt_timeout, self.remaining());
+        let log = &mut *self.ctx.log;
+        log.line(&format!("Running on_retry_command before attempt {next}."));
+        let spec = match attempt_spec(plan, program, &dir, "on-retry", vars, timeout) {
+            Ok(spec) => spec,
+            Err(error) => {
+                log.warning(&format!("on_retry_command could not be written: {error}"));
+                return;
+            }
+        };
+        let result = exec::run(&spec, ((), ()), cancel).await;
+        if result.ending == Ending::TimedOut {
+            log.line("on_retry_command timed out; continuing.");
+        } else if result.exit_code != 0 {
+            log.line(&format!(
+                "on_retry_command failed with exit code {}; continuing.",
+                result.exit_code
+            ));
+        }
+    }
 }
 
 fn observer_of<O>(relayed: Relayed<O>) -> O {
@@ -378,8 +564,8 @@ fn min_some(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
-fn commit(side: Option<&SideFiles>, log: &mut Log) {
-    for (var, error) in side.map(SideFiles::commit).unwrap_or_default() {
+fn commit(side: &SideFiles, log: &mut Log) {
+    for (var, error) in side.commit() {
         log.warning(&format!(
             "cannot append the final attempt's {var} file: {error}"
         ));
@@ -419,46 +605,6 @@ fn attempt_spec(
         timeout,
         grace: plan.kill_grace,
     })
-}
-
-/// Runs `on_retry_command` before attempt `next`; its failure is logged and ignored.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the loop's context, passed as plain values"
-)]
-async fn run_on_retry(
-    plan: &Plan,
-    program: &Program,
-    env: &BaseEnv,
-    work_dir: &Path,
-    next: u32,
-    timeout: Option<Duration>,
-    cancel: &mut Cancel,
-    log: &mut Log,
-) {
-    let dir = work_dir.join(format!("on-retry-{next}"));
-    // The hook gets runner files of its own that are never committed: only attempts count.
-    let overrides = SideFiles::create(&dir, env)
-        .map(|s| s.overrides())
-        .unwrap_or_default();
-    let vars = env.for_attempt(next, plan.policy.max_attempts, None, &overrides);
-    log.line(&format!("Running on_retry_command before attempt {next}."));
-    let spec = match attempt_spec(plan, program, &dir, "on-retry", vars, timeout) {
-        Ok(spec) => spec,
-        Err(error) => {
-            log.warning(&format!("on_retry_command could not be written: {error}"));
-            return;
-        }
-    };
-    let result = exec::run(&spec, ((), ()), cancel).await;
-    if result.ending == Ending::TimedOut {
-        log.line("on_retry_command timed out; continuing.");
-    } else if result.exit_code != 0 {
-        log.line(&format!(
-            "on_retry_command failed with exit code {}; continuing.",
-            result.exit_code
-        ));
-    }
 }
 
 #[cfg(all(test, unix))]

@@ -138,7 +138,8 @@ impl SideFiles {
             .collect()
     }
 
-    /// Appends each copy to its real file, never truncating what is there.
+    /// Appends each copy to its real file, never truncating what is there. Empty copies are
+    /// skipped: an attempt that wrote nothing leaves the real file untouched.
     ///
     /// Returns the variable and error of each file that could not be appended; the others
     /// still are.
@@ -146,6 +147,9 @@ impl SideFiles {
     pub fn commit(&self) -> Vec<(&'static str, io::Error)> {
         let mut errors = Vec::new();
         for (var, copy, real) in &self.files {
+            if fs::metadata(copy).is_ok_and(|m| m.len() == 0) {
+                continue;
+            }
             let result = File::open(copy).and_then(|mut from| {
                 let mut to = OpenOptions::new().append(true).create(true).open(real)?;
                 io::copy(&mut from, &mut to).map(|_| ())

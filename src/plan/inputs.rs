@@ -172,6 +172,42 @@ pub const INPUTS: &[InputSpec] = &[
         "KIND",
         "Randomness added to each wait: none, full, equal or decorrelated.",
     ),
+    input(
+        "fallback_command",
+        None,
+        "SCRIPT",
+        "Run when the attempts run out or a failure is not retried, e.g. unit tests when the integration environment is down.",
+    ),
+    input(
+        "fallback_shell",
+        None,
+        "SHELL",
+        "The shell of fallback_command. Default: `shell`.",
+    ),
+    input(
+        "fallback_outcome",
+        Some("success"),
+        "RESULT",
+        "The step's result when the fallback command succeeds: success or failure.",
+    ),
+    input(
+        "on_flaky",
+        Some("pass"),
+        "ACTION",
+        "When the step passed only after retries: pass, warn (a ::warning:: annotation) or fail (the step fails).",
+    ),
+    input(
+        "summary",
+        Some("always"),
+        "WHEN",
+        "When to append the report to the job summary ($GITHUB_STEP_SUMMARY): always, on-failure or never.",
+    ),
+    input(
+        "report_file",
+        None,
+        "PATH",
+        "Write a JSON report of the run to this file (schema: docs/report.md).",
+    ),
 ];
 
 /// The strings given for each input, trimmed; empty strings count as absent.

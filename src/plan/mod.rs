@@ -78,6 +78,56 @@ pub struct Plan {
     pub continue_on_error: bool,
     /// Where the command runs.
     pub working_directory: Option<PathBuf>,
+    /// Run when the attempts fail (`fallback_command`).
+    pub fallback: Option<Program>,
+    /// The step's result when the fallback succeeds.
+    ///
+    /// # Defaults
+    /// [`FallbackOutcome::Success`].
+    pub fallback_outcome: FallbackOutcome,
+    /// What a flaky step (passed after retries) does to the step's result.
+    ///
+    /// # Defaults
+    /// [`OnFlaky::Pass`].
+    pub on_flaky: OnFlaky,
+    /// When the job summary is written.
+    ///
+    /// # Defaults
+    /// [`SummaryWhen::Always`].
+    pub summary: SummaryWhen,
+    /// Where the JSON report goes, if anywhere.
+    pub report_file: Option<PathBuf>,
+}
+
+/// The step's result when the fallback command succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackOutcome {
+    /// The step passes: the fallback was good enough.
+    Success,
+    /// The step still fails: the fallback only salvaged something.
+    Failure,
+}
+
+/// What a flaky step does to the step's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFlaky {
+    /// Nothing: the step passes.
+    Pass,
+    /// The step passes with a `::warning::`.
+    Warn,
+    /// The step fails, saying why.
+    Fail,
+}
+
+/// When the report goes to the job summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryWhen {
+    /// After every run.
+    Always,
+    /// Only when the step did not pass on its first attempt.
+    OnFailure,
+    /// Never.
+    Never,
 }
 
 impl Plan {
@@ -106,6 +156,10 @@ impl fmt::Display for PlanError {
     }
 }
 
+/// The longest duration an input can ask for, in seconds: 100 years. Longer values mean the
+/// same (never, in practice) and are clamped, so that adding them to an instant cannot overflow.
+const LONGEST_SECS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
+
 /// Collects problems so that one run reports every bad input at once.
 struct Checker<'a> {
     raw: &'a RawInputs,
@@ -133,7 +187,8 @@ impl Checker<'_> {
         let value = self.raw.get(input)?;
         let parsed = value.parse::<f64>().ok().filter(|v| v.is_finite());
         let ok = parsed.filter(|v| if allow_zero { *v >= 0.0 } else { *v > 0.0 });
-        let duration = ok.and_then(|v| Duration::try_from_secs_f64(v * scale).ok());
+        let duration =
+            ok.and_then(|v| Duration::try_from_secs_f64((v * scale).min(LONGEST_SECS)).ok());
         if duration.is_none() {
             let what = if allow_zero {
                 "a number of 0 or more"
@@ -255,6 +310,34 @@ impl Plan {
         let kill_grace = c
             .duration("kill_grace_seconds", 1.0, true)
             .unwrap_or_default();
+        let fallback = fallback(&mut c);
+        let fallback_outcome = c.choice(
+            "fallback_outcome",
+            &[
+                ("success", FallbackOutcome::Success),
+                ("failure", FallbackOutcome::Failure),
+            ],
+            "success or failure",
+        );
+        let on_flaky = c.choice(
+            "on_flaky",
+            &[
+                ("pass", OnFlaky::Pass),
+                ("warn", OnFlaky::Warn),
+                ("fail", OnFlaky::Fail),
+            ],
+            "pass, warn or fail",
+        );
+        let summary = c.choice(
+            "summary",
+            &[
+                ("always", SummaryWhen::Always),
+                ("on-failure", SummaryWhen::OnFailure),
+                ("never", SummaryWhen::Never),
+            ],
+            "always, on-failure or never",
+        );
+        let report_file = c.text("report_file").map(PathBuf::from);
         match command {
             Some(command) if c.errors.is_empty() => Ok(Plan {
                 command,
@@ -267,6 +350,11 @@ impl Plan {
                 warning_on_retry,
                 continue_on_error,
                 working_directory,
+                fallback,
+                fallback_outcome,
+                on_flaky,
+                summary,
+                report_file,
             }),
             _ => Err(c.errors),
         }
@@ -309,9 +397,25 @@ fn commands(
         .into_iter()
         .any(|p| matches!(p, Some(Program::Script { .. })));
     if uses_shell {
-        check_shell_exists(c, &shell);
+        check_shell_exists(c, "shell", &shell);
     }
     (command, retry_command, on_retry_command)
+}
+
+/// `fallback_command`, run with `fallback_shell` (default: `shell`).
+fn fallback(c: &mut Checker<'_>) -> Option<Program> {
+    let text = c.text("fallback_command");
+    let step_shell = c.raw.get("shell").and_then(|s| Shell::parse(s).ok());
+    let shell = c.shell("fallback_shell", step_shell.as_ref());
+    let given = c.raw.given("fallback_shell").is_some();
+    let program = text.map(|text| Program::Script {
+        text,
+        shell: shell.clone(),
+    });
+    if program.is_some() && given {
+        check_shell_exists(c, "fallback_shell", &shell);
+    }
+    program
 }
 
 /// `max_attempts`, `retry_on`, `retry_on_exit_code` and the waits.
@@ -371,12 +475,12 @@ fn policy(c: &mut Checker<'_>) -> Policy {
 }
 
 /// A shell that is not installed would fail every attempt the same way: say so up front.
-fn check_shell_exists(c: &mut Checker<'_>, shell: &Shell) {
+fn check_shell_exists(c: &mut Checker<'_>, input: &'static str, shell: &Shell) {
     let program = shell.program();
     if which::which(&program).is_err() {
         let name = program.to_string_lossy().into_owned();
         c.fail(
-            "shell",
+            input,
             format!("{name:?} was not found on PATH; install it or choose another shell"),
         );
     }

@@ -14,12 +14,22 @@ use super::{human, reason};
 use crate::exec::CancelSignal;
 use crate::plan::{Plan, Program};
 use crate::policy::GiveUp;
-use crate::run::AttemptRecord;
+use crate::run::{AttemptKind, AttemptRecord};
+
+/// GitHub shows at most this many annotations of one kind per step.
+pub const ANNOTATION_LIMIT: usize = 10;
+
+/// The annotation kinds recover emits.
+const KINDS: [&str; 3] = ["error", "warning", "notice"];
 
 /// Where log lines go, and in which dialect.
 pub struct Log {
     actions: bool,
     out: Box<dyn Write + Send>,
+    /// Annotations emitted, per kind of [`KINDS`].
+    emitted: [usize; 3],
+    /// Annotations turned into plain lines past the limit, per kind.
+    suppressed: [usize; 3],
 }
 
 impl Log {
@@ -31,20 +41,24 @@ impl Log {
         } else {
             Box::new(io::stderr())
         };
-        Log { actions, out }
+        Log::with_sink(actions, out)
+    }
+
+    fn with_sink(actions: bool, out: Box<dyn Write + Send>) -> Log {
+        Log {
+            actions,
+            out,
+            emitted: [0; 3],
+            suppressed: [0; 3],
+        }
     }
 
     /// A log kept in memory, for tests.
     #[must_use]
     pub fn capture(actions: bool) -> (Log, Arc<Mutex<Vec<u8>>>) {
         let buffer = Arc::new(Mutex::new(Vec::new()));
-        (
-            Log {
-                actions,
-                out: Box::new(Shared(Arc::clone(&buffer))),
-            },
-            buffer,
-        )
+        let log = Log::with_sink(actions, Box::new(Shared(Arc::clone(&buffer))));
+        (log, buffer)
     }
 
     /// Whether lines use the runner's workflow commands.
@@ -70,25 +84,58 @@ impl Log {
 
     /// A warning: an annotation under Actions.
     pub fn warning(&mut self, text: &str) {
-        if self.actions {
-            self.emit(&command("warning", &[], text));
-        } else {
-            self.emit(&format!("recover: warning: {}", one_line(text)));
-        }
+        self.annotate("warning", text, false);
     }
 
     /// An error: an annotation under Actions.
     pub fn error(&mut self, text: &str) {
-        if self.actions {
-            self.emit(&command("error", &[], text));
+        self.annotate("error", text, false);
+    }
+
+    /// An annotation of `kind` (`error`, `warning`, `notice`); a plain line outside Actions.
+    ///
+    /// GitHub shows only [`ANNOTATION_LIMIT`] annotations of a kind per step and drops the rest
+    /// silently, so past `ANNOTATION_LIMIT - 2` the others become plain log lines, counted for
+    /// one aggregated annotation at [`Log::finish`]. `essential` ones (the final verdict) always
+    /// go out; the two reserved places are for them and the aggregate.
+    pub fn annotate(&mut self, kind: &'static str, text: &str, essential: bool) {
+        if !self.actions {
+            self.emit(&format!("recover: {kind}: {}", one_line(text)));
+            return;
+        }
+        let i = KINDS.iter().position(|k| *k == kind).unwrap_or(1);
+        if essential || self.emitted[i] < ANNOTATION_LIMIT - 2 {
+            self.emitted[i] += 1;
+            self.emit(&command(kind, &[], text));
         } else {
-            self.emit(&format!("recover: error: {}", one_line(text)));
+            self.suppressed[i] += 1;
+            self.emit(&format!("{kind}: {}", one_line(text)));
+        }
+    }
+
+    /// Emits one aggregated annotation per kind for those turned into plain lines.
+    pub fn finish(&mut self) {
+        for (i, kind) in KINDS.iter().enumerate() {
+            let n = std::mem::take(&mut self.suppressed[i]);
+            if n > 0 {
+                let text = format!(
+                    "{n} more {kind} annotations are in the log: GitHub shows {ANNOTATION_LIMIT} per step"
+                );
+                self.emit(&command(kind, &[], &text));
+            }
         }
     }
 
     /// The header of an attempt.
-    pub fn attempt_started(&mut self, number: u32, max: u32, program: &Program) {
-        if self.actions {
+    pub fn attempt_started(&mut self, kind: AttemptKind, number: u32, max: u32, program: &Program) {
+        if kind == AttemptKind::Fallback {
+            let what = one_line(&program.describe());
+            if self.actions {
+                self.emit(&format!("::group::Fallback: {what}"));
+            } else {
+                self.emit(&format!("recover: fallback: {what}"));
+            }
+        } else if self.actions {
             self.emit(&format!("::group::Attempt {number}"));
         } else {
             let what = one_line(&program.describe());

@@ -1,26 +1,36 @@
 //! The report: what a person and the workflow learn from a run.
 //!
-//! In: the [`Plan`] and the [`RunResult`]. Out: the step's exit code, the final annotation, and
-//! the outputs. Writing outputs is a side channel: a failure there is a warning and never
-//! changes the step's result.
+//! In: the [`Plan`] and the [`RunResult`]. Out: the step's exit code, the final annotation, the
+//! outputs, the job summary ([`summary`]), the terminal table ([`terminal`]) and the JSON report
+//! ([`json`]). Every sink is a side channel: a failure there is a warning and never changes the
+//! step's result.
 
 pub mod annotations;
+pub mod json;
 pub mod log;
 pub mod outputs;
+pub mod summary;
+pub mod terminal;
 
 use std::time::Duration;
 
+use crate::classify::Classification;
 use crate::error::exit_code;
-use crate::plan::Plan;
+use crate::plan::{FallbackOutcome, OnFlaky, Plan};
 use crate::policy::GiveUp;
-use crate::run::{AttemptRecord, Outcome, RunResult};
+use crate::run::{AttemptKind, AttemptRecord, Outcome, RunResult};
 
 /// The facts of a finished run, in the words the outputs and annotations use.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Report<'a> {
-    plan: &'a Plan,
-    result: &'a RunResult,
+    /// The plan the run followed.
+    pub plan: &'a Plan,
+    /// What happened.
+    pub result: &'a RunResult,
 }
+
+/// An annotation: its kind (`error`, `warning`, `notice`) and its message.
+pub type Annotation = (&'static str, String);
 
 impl<'a> Report<'a> {
     /// A report of `result` under `plan`.
@@ -29,99 +39,248 @@ impl<'a> Report<'a> {
         Report { plan, result }
     }
 
-    fn last(&self) -> Option<&AttemptRecord> {
-        self.result.attempts.last()
+    /// The attempts of the command, without the fallback.
+    #[must_use]
+    pub fn attempts(&self) -> impl DoubleEndedIterator<Item = &'a AttemptRecord> + 'a {
+        self.result
+            .attempts
+            .iter()
+            .filter(|a| a.kind != AttemptKind::Fallback)
     }
 
-    /// The step's exit status: 0 on success (or with `continue_on_error`), the final attempt's
-    /// exit code (1 for a timeout), or 128 + the signal that cancelled recover.
+    /// The fallback command's run, if it ran.
+    #[must_use]
+    pub fn fallback(&self) -> Option<&'a AttemptRecord> {
+        self.result
+            .attempts
+            .iter()
+            .find(|a| a.kind == AttemptKind::Fallback)
+    }
+
+    /// The number of attempts of the command (the fallback is not one).
+    #[must_use]
+    pub fn attempt_count(&self) -> usize {
+        self.attempts().count()
+    }
+
+    fn last_attempt(&self) -> Option<&'a AttemptRecord> {
+        self.attempts().next_back()
+    }
+
+    /// The classification of the last failed attempt of the command.
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&'a Classification> {
+        self.attempts()
+            .rev()
+            .find_map(|a| a.classification.as_ref())
+    }
+
+    /// Whether the step passed only after retries.
+    #[must_use]
+    pub fn is_flaky(&self) -> bool {
+        self.result.outcome == Outcome::Recovered
+    }
+
+    /// Whether the step's result is a failure, before `continue_on_error`.
+    #[must_use]
+    pub fn is_failure(&self) -> bool {
+        match self.result.outcome {
+            Outcome::Success => false,
+            Outcome::Recovered => self.plan.on_flaky == OnFlaky::Fail,
+            Outcome::Fallback => self.plan.fallback_outcome == FallbackOutcome::Failure,
+            Outcome::Failure | Outcome::Cancelled => true,
+        }
+    }
+
+    /// The step's exit status: 0 when it passed (or `continue_on_error` forgives it); the final
+    /// command's exit code (1 for a timeout); 1 for a flaky step under `on_flaky: fail`; or
+    /// 128 + the signal that cancelled recover.
     #[must_use]
     pub fn exit_code(&self) -> i32 {
-        match self.result.outcome {
-            Outcome::Success | Outcome::Recovered => exit_code::SUCCESS,
-            Outcome::Cancelled => 128 + self.result.cancelled_by.unwrap_or(15),
-            Outcome::Failure if self.plan.continue_on_error => exit_code::SUCCESS,
-            Outcome::Failure => self.failure_code(),
+        if let Outcome::Cancelled = self.result.outcome {
+            return 128 + self.result.cancelled_by.unwrap_or(15);
         }
-    }
-
-    /// The `exit_code` output: the final attempt's code (1 for a timeout), even when
-    /// `continue_on_error` makes the step pass.
-    #[must_use]
-    pub fn exit_code_output(&self) -> i32 {
-        match self.result.outcome {
-            Outcome::Failure => self.failure_code(),
-            _ => self.exit_code(),
+        if !self.is_failure() || self.plan.continue_on_error {
+            return exit_code::SUCCESS;
         }
-    }
-
-    fn failure_code(&self) -> i32 {
-        match self.last() {
-            Some(last) if last.timed_out => exit_code::FAILURE,
-            Some(last) if last.exit_code != 0 => last.exit_code,
+        match self.result.outcome {
+            Outcome::Failure => code_of(self.result.attempts.last()),
+            Outcome::Fallback => code_of(self.last_attempt()),
             _ => exit_code::FAILURE,
         }
     }
 
-    /// The `exit_error` output and the final annotation's text, for a failure or a cancellation.
+    /// The `exit_code` output: the last attempt's code (1 for a timeout), even when
+    /// `continue_on_error` or a fallback makes the step pass.
+    #[must_use]
+    pub fn exit_code_output(&self) -> i32 {
+        match self.result.outcome {
+            Outcome::Cancelled => self.exit_code(),
+            Outcome::Success | Outcome::Recovered => exit_code::SUCCESS,
+            Outcome::Failure | Outcome::Fallback => code_of(self.last_attempt()),
+        }
+    }
+
+    /// The `exit_error` output, when the step's result is a failure.
     #[must_use]
     pub fn exit_error(&self) -> Option<String> {
-        let last = self.last();
-        match self.result.outcome {
-            Outcome::Success | Outcome::Recovered => None,
+        if !self.is_failure() {
+            return None;
+        }
+        let reason = self
+            .last_attempt()
+            .map_or_else(|| "No attempt ran".to_owned(), reason);
+        Some(match self.result.outcome {
             Outcome::Cancelled => {
                 let signal = signal_name(self.result.cancelled_by.unwrap_or(15));
-                Some(format!("Cancelled by {signal}"))
+                format!("Cancelled by {signal}")
             }
-            Outcome::Failure => {
-                let reason = last.map_or_else(|| "No attempt ran".to_owned(), reason);
-                Some(match &self.result.give_up {
-                    Some(GiveUp::NotRetryable | GiveUp::ExitCodeNotListed(_)) => reason,
-                    Some(GiveUp::Deadline) => {
-                        let total = self.plan.total_timeout.unwrap_or_default();
-                        format!(
-                            "Final attempt failed. {reason}. Total timeout of {} hit",
-                            human(total)
-                        )
-                    }
-                    _ => format!("Final attempt failed. {reason}"),
-                })
+            Outcome::Recovered => format!(
+                "The step is flaky: it passed on attempt {} after {} failed; on_flaky is fail",
+                self.attempt_count(),
+                self.attempt_count() - 1
+            ),
+            Outcome::Fallback => format!(
+                "Final attempt failed. {reason}. The fallback command passed, but fallback_outcome is failure"
+            ),
+            _ => match (&self.result.give_up, self.fallback()) {
+                (_, Some(fallback)) => format!(
+                    "Final attempt failed. {reason}. The fallback command failed too: {}",
+                    self::reason(fallback)
+                ),
+                (Some(GiveUp::NotRetryable | GiveUp::ExitCodeNotListed(_)), None) => reason,
+                (Some(GiveUp::Deadline), None) => {
+                    let total = self.plan.total_timeout.unwrap_or_default();
+                    format!(
+                        "Final attempt failed. {reason}. Total timeout of {} hit",
+                        human(total)
+                    )
+                }
+                _ => format!("Final attempt failed. {reason}"),
+            },
+        })
+    }
+
+    /// The annotation that ends the step's log, if any: an error on failure (a warning with
+    /// `continue_on_error`), a notice when the fallback rescued the step, a warning for a flaky
+    /// step under `on_flaky: warn`.
+    #[must_use]
+    pub fn final_annotation(&self) -> Option<Annotation> {
+        let n = self.attempt_count();
+        let attempts = if n == 1 {
+            "1 attempt".to_owned()
+        } else {
+            format!("{n} attempts")
+        };
+        let kind = if self.plan.continue_on_error {
+            "warning"
+        } else {
+            "error"
+        };
+        match self.result.outcome {
+            Outcome::Success => None,
+            Outcome::Recovered => match self.plan.on_flaky {
+                OnFlaky::Pass => None,
+                OnFlaky::Warn => Some((
+                    "warning",
+                    format!(
+                        "Flaky step: passed on attempt {n} after {} failed{}",
+                        n - 1,
+                        self.cause()
+                    ),
+                )),
+                OnFlaky::Fail => Some((kind, format!("{}{}", self.exit_error()?, self.cause()))),
+            },
+            Outcome::Fallback if !self.is_failure() => Some((
+                "notice",
+                format!(
+                    "The fallback command rescued the step after {attempts} failed{}",
+                    self.cause()
+                ),
+            )),
+            Outcome::Cancelled => Some((kind, self.exit_error()?)),
+            Outcome::Fallback | Outcome::Failure => {
+                let what = self.last_failure().map_or_else(
+                    || "failure".to_owned(),
+                    |c| match &c.rule {
+                        Some(rule) => format!("{} failure (rule {rule})", c.category),
+                        None => format!("{} failure", c.category),
+                    },
+                );
+                Some((
+                    kind,
+                    format!("{what} after {attempts}: {}", self.exit_error()?),
+                ))
             }
         }
+    }
+
+    /// " (network, rule X)" for the last failure, or nothing.
+    fn cause(&self) -> String {
+        self.last_failure()
+            .map_or_else(String::new, |c| match &c.rule {
+                Some(rule) => format!(" ({}, rule {rule})", c.category),
+                None => format!(" ({})", c.category),
+            })
     }
 
     /// The outputs, in the order they are written.
     #[must_use]
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![
-            ("total_attempts", self.result.attempts.len().to_string()),
+            ("total_attempts", self.attempt_count().to_string()),
             ("exit_code", self.exit_code_output().to_string()),
             ("outcome", self.result.outcome.as_str().to_owned()),
             (
                 "duration_seconds",
                 format!("{:.3}", self.result.duration.as_secs_f64()),
             ),
+            ("attempts_json", json::attempts_json(self)),
         ];
         if let Some(error) = self.exit_error() {
             out.push(("exit_error", error));
         }
-        let failed = self
-            .result
-            .attempts
-            .iter()
-            .rev()
-            .find_map(|a| a.classification.as_ref());
-        if let Some(classification) = failed {
+        if let Some(fallback) = self.fallback() {
+            out.push(("fallback_exit_code", fallback.exit_code.to_string()));
+        }
+        if let Some(classification) = self.last_failure() {
             out.push(("category", classification.category.as_str().to_owned()));
             out.push(("rule", classification.rule.clone().unwrap_or_default()));
         }
         out
     }
 
-    /// Whether the failure was forgiven by `continue_on_error`.
+    /// Runner time spent on failed attempts and the waits after them.
     #[must_use]
-    pub fn is_forgiven(&self) -> bool {
-        self.result.outcome == Outcome::Failure && self.plan.continue_on_error
+    pub fn time_lost(&self) -> Duration {
+        self.attempts()
+            .filter(|a| !a.succeeded())
+            .map(|a| a.duration + a.wait_after.unwrap_or_default())
+            .sum()
+    }
+
+    /// The first failure that looks permanent but was retried anyway, and the runner time the
+    /// retries after it cost: what `retry_on: classified` would have saved.
+    #[must_use]
+    pub fn wasted_on_permanent(&self) -> Option<(&'a AttemptRecord, Duration)> {
+        let attempts: Vec<&AttemptRecord> = self.attempts().collect();
+        let first = attempts.iter().position(|a| {
+            a.wait_after.is_some() && a.classification.as_ref().is_some_and(|c| !c.retryable)
+        })?;
+        let wasted = attempts[first].wait_after.unwrap_or_default()
+            + attempts[first + 1..]
+                .iter()
+                .map(|a| a.duration + a.wait_after.unwrap_or_default())
+                .sum::<Duration>();
+        Some((attempts[first], wasted))
+    }
+}
+
+fn code_of(attempt: Option<&AttemptRecord>) -> i32 {
+    match attempt {
+        Some(a) if a.timed_out => exit_code::FAILURE,
+        Some(a) if a.exit_code != 0 => a.exit_code,
+        _ => exit_code::FAILURE,
     }
 }
 
@@ -161,6 +320,18 @@ pub fn signal_name(signal: i32) -> String {
         _ => return format!("signal {signal}"),
     };
     name.to_owned()
+}
+
+/// How an attempt ended, in a few words: `exit 3`, `SIGKILL (137)`, `timeout`.
+#[must_use]
+pub fn ending(attempt: &AttemptRecord) -> String {
+    if attempt.timed_out {
+        "timeout".to_owned()
+    } else if let Some(signal) = attempt.signal {
+        format!("{} ({})", signal_name(signal), attempt.exit_code)
+    } else {
+        attempt.exit_code.to_string()
+    }
 }
 
 /// A duration as a person reads it: `0s`, `2.5s`, `10s`, `1m 30s`, `2h 5m`.
@@ -203,3 +374,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod snapshots;

@@ -179,7 +179,7 @@ fn final_failure_reports_the_last_exit_code() {
     }
     let warnings: Vec<&&str> = lines
         .iter()
-        .filter(|l| l.starts_with("::warning::"))
+        .filter(|l| l.starts_with("::warning::Attempt"))
         .collect();
     assert_eq!(
         warnings,
@@ -190,9 +190,13 @@ fn final_failure_reports_the_last_exit_code() {
         "{}",
         out.describe()
     );
-    assert_eq!(
-        lines.last(),
-        Some(&"::error::Final attempt failed. Child_process exited with error code 3"),
+    let errors: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("::error::"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.describe());
+    assert!(
+        errors[0].contains("Final attempt failed. Child_process exited with error code 3"),
         "{}",
         out.describe()
     );
@@ -218,14 +222,20 @@ fn warning_on_retry_false_emits_no_warnings() {
         .args(["--warning-on-retry", "false", "--command", &flaky(10, 3)])
         .status(3)
         .run();
-    assert!(!out.stdout.contains("::warning::"), "{}", out.describe());
+    assert!(
+        !out.stdout.contains("::warning::Attempt"),
+        "{}",
+        out.describe()
+    );
     assert!(
         out.stdout.contains("Attempt 1 failed"),
         "a plain line still says why: {}",
         out.describe()
     );
     assert!(
-        out.stdout.contains("::error::Final attempt failed."),
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("::error::") && l.contains("Final attempt failed.")),
         "{}",
         out.describe()
     );
@@ -243,9 +253,8 @@ fn continue_on_error_exits_zero_with_a_warning() {
     assert_eq!(out.output("outcome"), "failure");
     assert!(!out.stdout.contains("::error::"), "{}", out.describe());
     assert!(
-        out.stdout
-            .lines()
-            .any(|l| l == "::warning::Final attempt failed. Child_process exited with error code 5"),
+        out.stdout.lines().any(|l| l.starts_with("::warning::")
+            && l.contains("Final attempt failed. Child_process exited with error code 5")),
         "{}",
         out.describe()
     );
@@ -292,4 +301,16 @@ fn outside_actions_the_log_is_plain_lines_on_stderr() {
         "{}",
         out.describe()
     );
+}
+
+#[test]
+fn retry_on_exit_code_still_retries_timeouts() {
+    // nick-fields/retry never retries a timeout once retry_on_exit_code is set; in recover
+    // timeouts follow retry_on (any, here).
+    let out = Test::new()
+        .args(["--retry-on-exit-code", "75", "--timeout-seconds", "1"])
+        .args(["--kill-grace-seconds", "1", "--retry-wait-seconds", "0"])
+        .args(["--command", COUNTER_TIMEOUT])
+        .run();
+    assert_recovered(&out, "2");
 }

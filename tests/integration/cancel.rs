@@ -95,3 +95,45 @@ fn sigterm_reaches_the_group_and_exits_143() {
 fn sigint_reaches_the_group_and_exits_130() {
     cancel_with(Signal::SIGINT, 130);
 }
+
+#[test]
+fn sigterm_during_the_wait_ends_at_once() {
+    let test = Test::new().args([
+        "--max-attempts",
+        "3",
+        "--retry-wait-seconds",
+        "30",
+        "--command",
+        "touch started; exit 1",
+    ]);
+    let dir = test.path().to_owned();
+    let mut child = test
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start recover");
+    assert!(wait_for_file(&dir.join("started"), Duration::from_secs(20)));
+    // Let the attempt end and the wait begin.
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
+    let outputs = crate::support::parse_outputs(
+        &std::fs::read_to_string(dir.join(crate::support::OUTPUT_FILE)).unwrap(),
+    );
+    assert_eq!(outputs["outcome"], "cancelled");
+    assert_eq!(outputs["total_attempts"], "1");
+    drop(test);
+}

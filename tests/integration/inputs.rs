@@ -334,5 +334,31 @@ fn values_are_trimmed() {
         .status(1)
         .run();
     assert_eq!(out.output("total_attempts"), "2");
-    assert!(!out.stdout.contains("::warning::"), "{}", out.describe());
+    assert!(
+        !out.stdout.contains("::warning::Attempt"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn huge_durations_mean_never_and_do_not_crash() {
+    // Each of these once overflowed an `Instant` and panicked with exit 101.
+    let out = Test::new()
+        .args([
+            "--timeout-seconds",
+            "1e19",
+            "--total-timeout-seconds",
+            "1e300",
+        ])
+        .args(["--max-attempts", "1", "--command", "echo ok"])
+        .stdout("ok\n")
+        .run();
+    assert_eq!(out.output("outcome"), "success");
+    // A huge grace: the attempt times out, and its sleep goes at the TERM.
+    Test::new()
+        .args(["--timeout-seconds", "1", "--kill-grace-seconds", "1e19"])
+        .args(["--max-attempts", "1", "--command", "sleep 10"])
+        .status(1)
+        .run();
 }

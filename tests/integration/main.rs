@@ -1,7 +1,10 @@
 //! End-to-end tests: the recover binary run as a real process, with real shells and real
 //! process trees, one module per feature.
+//!
+//! Linux only: the tests read `/proc`, make the test process a child subreaper (`prctl`) and
+//! measure memory with GNU time.
 
-#![cfg(unix)]
+#![cfg(target_os = "linux")]
 
 mod support;
 
@@ -11,6 +14,7 @@ mod deadline;
 mod environment;
 mod inputs;
 mod output;
+mod report;
 mod side_files;
 mod signals;
 mod timeout;

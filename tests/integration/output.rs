@@ -110,3 +110,46 @@ fn stdout_carries_only_the_commands_bytes_outside_actions() {
         .run();
     assert_eq!(out.stdout, "passed on run 2\n");
 }
+
+#[test]
+fn output_is_relayed_as_it_comes() {
+    // The command prints a line, then waits for the test to have seen it: recover must pass
+    // the line on at once, not when the command ends (it would end only at its timeout).
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let test = Test::new().args([
+        "--max-attempts",
+        "1",
+        "--timeout-seconds",
+        "20",
+        "--kill-grace-seconds",
+        "1",
+        "--command",
+        "echo first; while [ ! -e go ]; do sleep 0.05; done; echo second",
+    ]);
+    let dir = test.path().to_owned();
+    let started = Instant::now();
+    let mut child = test
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start recover");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let seen = started.elapsed();
+    std::fs::write(dir.join("go"), "").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(line, "first\n");
+    assert_eq!(rest, "second\n");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        seen < Duration::from_secs(10),
+        "the first line came after {seen:?}"
+    );
+    drop(test);
+}

@@ -72,3 +72,31 @@ fn a_failed_final_attempts_writes_still_reach_the_real_files() {
     );
     assert!(!out.read("github_env").contains("ATTEMPT_1"));
 }
+
+#[test]
+fn the_final_attempts_writes_survive_a_deadline_hit_between_attempts() {
+    // on_retry_command uses up the rest of the deadline, so attempt 2 never starts: attempt 1
+    // is the final attempt, and its writes must reach the real file.
+    let out = Test::new()
+        .args(["--total-timeout-seconds", "2", "--retry-wait-seconds", "0"])
+        .args([
+            "--kill-grace-seconds",
+            "1",
+            "--on-retry-command",
+            "sleep 10",
+        ])
+        .args([
+            "--command",
+            "echo \"mine=$RECOVER_ATTEMPT\" >> \"$GITHUB_OUTPUT\"; exit 3",
+        ])
+        .status(3)
+        .run();
+    let outputs = parse_outputs(&out.read("github_output"));
+    assert_eq!(outputs["total_attempts"], "1", "{}", out.describe());
+    assert_eq!(
+        outputs.get("mine").map(String::as_str),
+        Some("1"),
+        "{}",
+        out.describe()
+    );
+}

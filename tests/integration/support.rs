@@ -21,6 +21,9 @@ pub const RECOVER: &str = env!("CARGO_BIN_EXE_recover");
 /// The name of the file recover writes its outputs to (`GITHUB_OUTPUT`), in the test directory.
 pub const OUTPUT_FILE: &str = "github_output";
 
+/// The name of the step summary file (`GITHUB_STEP_SUMMARY`) of [`Test::actions`].
+pub const SUMMARY_FILE: &str = "step_summary.md";
+
 /// Makes this test process the reaper of every orphan its recovers leave, and never reaps them,
 /// as PID 1 of a job container (`tail -f /dev/null`) does: an orphan that exits stays a zombie
 /// in its attempt's process group. recover must not mistake such zombies for live processes.
@@ -102,9 +105,12 @@ impl Test {
         self
     }
 
-    /// Runs as on a GitHub runner: `GITHUB_ACTIONS=true`, so the log uses workflow commands.
+    /// Runs as on a GitHub runner: `GITHUB_ACTIONS=true`, so the log uses workflow commands,
+    /// and `GITHUB_STEP_SUMMARY` names a file, as the runner always sets it.
     pub fn actions(self) -> Test {
+        let summary = self.dir.path().join(SUMMARY_FILE);
         self.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", summary)
     }
 
     /// Writes a file in the test directory.

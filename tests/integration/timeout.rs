@@ -147,3 +147,27 @@ fn an_orphan_that_has_exited_does_not_hold_up_the_attempt() {
         out.describe()
     );
 }
+
+#[test]
+fn a_process_that_escapes_the_group_does_not_hang_recover() {
+    // `setsid` leaves the attempt's group while holding its output pipe open; recover cannot
+    // reach it, but must not wait for the pipe to close.
+    let out = Test::new()
+        .args(["--max-attempts", "1"])
+        .args([
+            "--command",
+            "setsid sleep 20 &\necho $! > escaped.pid\necho done",
+        ])
+        .stdout("done\n")
+        .run();
+    let escaped = read_pid(&out.join("escaped.pid"));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(escaped),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        out.elapsed
+    );
+}
