@@ -359,7 +359,9 @@ install_build() {
     --manifest-path "${action_path}/Cargo.toml" --bin recover
   mkdir -p "${tool_cache}/recover"
   scratch="$(mktemp -d "${tool_cache}/recover/.build.XXXXXX")"
-  cp "${target_dir}/release/${exe}" "${scratch}/${exe}"
+  # With CARGO_BUILD_TARGET set (a job that builds for musl, say), cargo puts the binary under
+  # the target's own directory.
+  cp "${target_dir}/${CARGO_BUILD_TARGET:+${CARGO_BUILD_TARGET}/}release/${exe}" "${scratch}/${exe}"
   publish "${scratch}/${exe}" "${entry}"
   finish "${entry}/${arch}/${exe}"
 }

@@ -103,7 +103,7 @@ cargo test --locked --doc
 
 for target in "${cross_targets[@]}"; do
   phase "cargo check --target ${target}"
-  cargo check --locked --target "${target}" --all-targets
+  cargo check --locked --target "${target}"
 done
 
 # --- Lints of the action, the workflows, the scripts and the image ----------------------------
@@ -126,13 +126,10 @@ hadolint Dockerfile
 # --- Builds the next phases share ---------------------------------------------------------------
 
 phase "build: static musl binary"
+# The image test runs it, the end-to-end tests serve it as a release asset, and their
+# build-from-source case (CARGO_BUILD_TARGET, same target directory) finds it built.
 cargo build --release --locked --bin recover --target "${musl_target}"
 musl_binary="${CARGO_TARGET_DIR}/${musl_target}/release/recover"
-
-phase "build: release binary for this machine"
-# The end-to-end build-from-source case runs this same build; with the shared target directory
-# it finds it done.
-cargo build --release --locked --bin recover
 
 # --- The image and the action end to end ------------------------------------------------------
 
@@ -141,7 +138,7 @@ as_root bash scripts/image-test.sh "${musl_binary}"
 
 phase "end-to-end tests under act"
 python3 tests/e2e/run.py --binary "${musl_binary}" --act "${venv}/bin/act" \
-  --cargo-target-dir "${CARGO_TARGET_DIR}"
+  --cargo-target-dir "${CARGO_TARGET_DIR}" --cargo-build-target "${musl_target}"
 
 finish_phase
 phase_name=''
