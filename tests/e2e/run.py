@@ -418,6 +418,26 @@ class Suite:
             self._retry_run = self.act("retry.yml")
         return self._retry_run
 
+    def case_install_input_errors(self) -> None:
+        """A bad install mode, or download with no release, fails the step with an ::error::."""
+        run = self.act("install-input.yml")
+        check = Check(run)
+        check.jobs("success")
+        check.value("unknown", "failure")
+        check.value("no-release", "failure")
+        errors = run.annotations("error")
+        check.that(
+            any('input install: expected auto, download or build, got "sometimes"' in e
+                for e in errors),
+            f"annotations: expected the unknown mode named, got {errors}",
+        )
+        check.that(
+            any("input install: download needs a release tag" in e for e in errors),
+            f"annotations: expected the missing release named, got {errors}",
+        )
+        check.not_in_log("E2E must not run")
+        check.done()
+
     def case_retries_outputs_annotations(self) -> None:
         """A flaky command recovers; exhausted ones fail with their code; outputs, annotations."""
         run = self.retry_run()
@@ -504,6 +524,7 @@ CASES = [
     "download_cached",
     "sha_pinned_release",
     "checksum_mismatch",
+    "install_input_errors",
     "retries_outputs_annotations",
     "classification",
     "drop_in_nick_fields_retry",
