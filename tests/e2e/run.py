@@ -534,7 +534,10 @@ CASES = [
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", help="a built recover for this machine")
-    parser.add_argument("--act", default=shutil.which("act") or "act")
+    venv_act = ROOT / ".venv" / "bin" / "act"
+    parser.add_argument(
+        "--act", default=str(venv_act) if venv_act.exists() else (shutil.which("act") or "act"),
+    )
     parser.add_argument(
         "--cargo-target-dir",
         default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")),
