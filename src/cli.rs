@@ -10,7 +10,10 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::error::Error;
+use std::fmt::Write as _;
+
+use crate::classify::command::{ClassifyArgs, RulesArgs, run_classify, run_rules};
+use crate::error::{Error, exit_code};
 use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
 use crate::plan::SummaryWhen;
@@ -18,7 +21,7 @@ use crate::plan::{INPUTS, Plan, RawInputs};
 use crate::policy::WaitPolicy;
 use crate::report::log::Log;
 use crate::report::{self, Report, outputs};
-use crate::run::{self, Context, ExitOnly, Outcome, SystemTime};
+use crate::run::{self, Context, Outcome, SystemTime};
 
 /// recover runs a command and makes a flaky CI step recover on its own: it retries failed
 /// attempts with backoff, stops the attempt's whole process tree on timeout, and says clearly
@@ -45,6 +48,10 @@ pub enum Command {
     /// `recover run [FLAGS] --command 'script'` runs a script with `--shell`;
     /// `recover run [FLAGS] -- program args...` starts a program directly.
     Run(RunArgs),
+    /// Explain how a failed command's log is classified: category, retryable, rule, line, wait.
+    Classify(ClassifyArgs),
+    /// Check a rules file or list the effective rules.
+    Rules(RulesArgs),
 }
 
 /// The flags of `run`, made from [`INPUTS`], and the program after `--`.
@@ -119,11 +126,24 @@ pub fn main() -> i32 {
             return error.exit_code();
         }
     };
-    let args = match cli.command {
-        Some(Command::Run(args)) => args,
-        None => cli.run,
+    let result = match cli.command {
+        Some(Command::Run(args)) => return run_command(args),
+        None => return run_command(cli.run),
+        Some(Command::Classify(args)) => {
+            run_classify(&args, std::io::stdin().lock(), std::io::stdout().lock())
+        }
+        Some(Command::Rules(args)) => run_rules(&args, std::io::stdout().lock()),
     };
-    run_command(args)
+    result.unwrap_or_else(|error| {
+        let mut message = format!("error: {error}");
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            let _ = write!(message, ": {cause}");
+            source = cause.source();
+        }
+        eprintln!("{message}");
+        exit_code::USAGE
+    })
 }
 
 fn is_actions() -> bool {
@@ -188,7 +208,7 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
     let ctx = Context {
         env: &env,
         work_dir: work_dir.path(),
-        classifier: &ExitOnly,
+        classifier: &plan.rules,
         clock: &SystemTime,
         sleeper: &SystemTime,
         waits,

@@ -12,7 +12,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::classify::{Classification, ExitFacts};
+use std::sync::Arc;
+
+use crate::classify::matcher::{Found, StreamMatcher};
+use crate::classify::rules::Rules;
+use crate::classify::{Classification, ExitFacts, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
 use crate::exec::shell::Shell;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
@@ -23,8 +27,12 @@ use crate::report::log::Log;
 
 /// Where "now" comes from.
 pub trait Clock {
-    /// The current instant.
+    /// The current instant, for durations and the deadline.
     fn now(&self) -> Instant;
+
+    /// The wall-clock time in seconds since the Unix epoch, for wait hints that name a time
+    /// (`x-ratelimit-reset`, an HTTP-date).
+    fn unix_seconds(&self) -> u64;
 }
 
 /// How the loop waits between attempts.
@@ -40,6 +48,12 @@ pub struct SystemTime;
 impl Clock for SystemTime {
     fn now(&self) -> Instant {
         Instant::now()
+    }
+
+    fn unix_seconds(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 }
 
@@ -73,6 +87,24 @@ impl Classifier for ExitOnly {
 
     fn classify(&self, _found: [Option<()>; 2], facts: &ExitFacts) -> Classification {
         Classification::from_exit(facts)
+    }
+}
+
+/// Classification by rules: a matcher per stream while the output is relayed, then the verdict.
+impl Classifier for Arc<Rules> {
+    type Observer = StreamMatcher;
+
+    fn observer(&self, stream: Stream) -> StreamMatcher {
+        self.matcher(stream)
+    }
+
+    fn classify(&self, found: [Option<StreamMatcher>; 2], facts: &ExitFacts) -> Classification {
+        let found: Vec<Found> = found
+            .into_iter()
+            .flatten()
+            .map(StreamMatcher::finish)
+            .collect();
+        Rules::classify(self, &found, facts)
     }
 }
 
@@ -326,7 +358,9 @@ impl<C: Classifier> Runner<'_, C> {
                 facts: &facts,
                 classification: &classification,
                 backoff_wait: self.ctx.waits.next().unwrap_or_default(),
-                hinted_wait: classification.wait_hint,
+                hinted_wait: classification
+                    .wait_hint
+                    .map(|hint| wait::resolve(hint, self.ctx.clock.unix_seconds())),
                 remaining: self.remaining(),
             };
             let decision = decide(&plan.policy, &situation);
@@ -634,6 +668,10 @@ mod tests {
     impl Clock for FakeTime {
         fn now(&self) -> Instant {
             *self.now.lock().unwrap()
+        }
+
+        fn unix_seconds(&self) -> u64 {
+            1_767_225_600
         }
     }
 

@@ -4,14 +4,27 @@
 //! In: the facts of a finished attempt ([`ExitFacts`]) and what the rule matcher saw in its output.
 //! Out: a [`Classification`]. Everything here is pure: no clock, no disk, no processes.
 
-use std::fmt;
-use std::time::Duration;
+pub mod command;
+pub mod examples;
+pub mod matcher;
+pub mod rules;
+pub mod verdict;
+pub mod wait;
 
+use std::fmt;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use matcher::{Found, Hit, StreamMatcher};
+pub use rules::{Rule, Rules, RulesError};
+pub use wait::{WaitHint, resolve};
 
 /// The kind of failure. The words are the product's: they appear in outputs, the summary and
 /// `retry_on` lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// The network failed: refused, reset, DNS, TLS, unreachable.
@@ -69,6 +82,31 @@ impl Category {
     pub fn is_retryable_by_default(self) -> bool {
         !matches!(self, Category::Permanent)
     }
+
+    /// The severity a rule of this category gets when it does not name one: `permanent` and
+    /// `resource` block the step (`high`), `rate_limit` and `transient` are expected noise
+    /// (`low`), the others `medium`.
+    #[must_use]
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Category::Permanent | Category::Resource => Severity::High,
+            Category::RateLimit | Category::Transient => Severity::Low,
+            Category::Network | Category::Timeout | Category::Unknown => Severity::Medium,
+        }
+    }
+}
+
+impl Severity {
+    /// The name used in rules files and the report.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
 }
 
 impl fmt::Display for Category {
@@ -78,7 +116,9 @@ impl fmt::Display for Category {
 }
 
 /// How bad a failure is, for the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Expected noise.
@@ -115,8 +155,9 @@ pub struct Classification {
     pub rule: Option<String>,
     /// The output line the rule matched (bounded in length).
     pub line: Option<String>,
-    /// How long the server asked us to wait (`Retry-After` and the like).
-    pub wait_hint: Option<Duration>,
+    /// How long the server asked us to wait (`Retry-After` and the like), as data: an absolute
+    /// reset time needs the clock, which the engine reads and passes to [`resolve`].
+    pub wait_hint: Option<WaitHint>,
 }
 
 impl Classification {

@@ -173,6 +173,18 @@ pub const INPUTS: &[InputSpec] = &[
         "Randomness added to each wait: none, full, equal or decorrelated.",
     ),
     input(
+        "rules",
+        None,
+        "YAML",
+        "Classification rules (YAML, docs/rules.md) tried before rules_file and the built-in rules.",
+    ),
+    input(
+        "rules_file",
+        None,
+        "PATH",
+        "A file of classification rules (YAML, docs/rules.md) tried before the built-in rules.",
+    ),
+    input(
         "fallback_command",
         None,
         "SCRIPT",

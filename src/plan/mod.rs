@@ -12,6 +12,9 @@ use std::time::Duration;
 
 pub use inputs::{INPUTS, InputSpec, RawInputs};
 
+use std::sync::Arc;
+
+use crate::classify::rules::{Origin, Rules, RulesError};
 use crate::exec::shell::{Shell, ShellError};
 use crate::policy::{Backoff, Jitter, Policy, RetryOn, WaitPolicy};
 
@@ -53,7 +56,7 @@ impl Program {
 }
 
 /// A validated, typed plan for one step.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The command of attempt 1.
     pub command: Program,
@@ -97,6 +100,8 @@ pub struct Plan {
     pub summary: SummaryWhen,
     /// Where the JSON report goes, if anywhere.
     pub report_file: Option<PathBuf>,
+    /// The effective classification rules: `rules`, then `rules_file`, then the built-ins.
+    pub rules: Arc<Rules>,
 }
 
 /// The step's result when the fallback command succeeds.
@@ -338,6 +343,7 @@ impl Plan {
             "always, on-failure or never",
         );
         let report_file = c.text("report_file").map(PathBuf::from);
+        let rules = rules(&mut c);
         match command {
             Some(command) if c.errors.is_empty() => Ok(Plan {
                 command,
@@ -355,6 +361,7 @@ impl Plan {
                 on_flaky,
                 summary,
                 report_file,
+                rules,
             }),
             _ => Err(c.errors),
         }
@@ -400,6 +407,37 @@ fn commands(
         check_shell_exists(c, "shell", &shell);
     }
     (command, retry_command, on_retry_command)
+}
+
+/// The rules: a bad rule names the input it came from and where, and nothing runs.
+fn rules(c: &mut Checker<'_>) -> Arc<Rules> {
+    let inline = c.text("rules");
+    let file = c.text("rules_file").map(PathBuf::from);
+    match Rules::load(inline.as_deref(), file.as_deref()) {
+        Ok(rules) => Arc::new(rules),
+        Err(error) => {
+            let input = match &error {
+                RulesError::Read { input, .. }
+                | RulesError::TooLarge { input, .. }
+                | RulesError::Yaml { input, .. }
+                | RulesError::Regex { input, .. }
+                | RulesError::Rule { input, .. } => match input {
+                    Origin::Inline => "rules",
+                    Origin::File(_) | Origin::Builtin => "rules_file",
+                },
+                RulesError::Set { .. } => "rules",
+            };
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            c.fail(input, message);
+            Arc::new(Rules::builtin())
+        }
+    }
 }
 
 /// `fallback_command`, run with `fallback_shell` (default: `shell`).

@@ -10,6 +10,7 @@ mod support;
 
 mod attempts;
 mod cancel;
+mod classify;
 mod deadline;
 mod environment;
 mod inputs;

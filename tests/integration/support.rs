@@ -279,6 +279,15 @@ impl Output {
             .unwrap_or_else(|| panic!("no output {name:?}\n{}", self.describe()))
     }
 
+    /// How long the run took by recover's own clock (`duration_seconds`): from the start of the
+    /// first attempt to the end of the last, without recover's start-up. Timing assertions on
+    /// attempts, timeouts and waits use this, so that a slow start on a loaded machine does not
+    /// count against them.
+    #[track_caller]
+    pub fn run_time(&self) -> Duration {
+        Duration::from_secs_f64(seconds(&self.output("duration_seconds")))
+    }
+
     /// Everything printed, for failure messages.
     pub fn describe(&self) -> String {
         format!(

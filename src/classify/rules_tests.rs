@@ -1,0 +1,6 @@
+use super::*;
+
+#[test]
+fn builtin_rules_load() {
+    assert!(Rules::builtin().rules().len() > 30);
+}
