@@ -454,8 +454,8 @@ class Suite:
         check.in_log("flaky: run 2 of 9 fails")
         check.not_in_log("flaky: run 3 of 9 fails")
         warnings = run.annotations("warning")
-        # One warning per retried attempt: 1 (flaky) + 1 (exhausted) + 1 (network).
-        check.that(len(warnings) == 3, f"annotations: expected 3 retry warnings, got {warnings}")
+        # One warning per retried attempt: 1 (flaky) + 1 (exhausted) + 1 (network) + 1 (fallback).
+        check.that(len(warnings) == 4, f"annotations: expected 4 retry warnings, got {warnings}")
         errors = run.annotations("error")
         check.that(
             len(errors) == 2 and all("Final attempt failed" in e for e in errors),
@@ -471,6 +471,18 @@ class Suite:
         ):
             check.that(part in summary, f"summary: expected {part!r}")
         check.that("flaky: run 2 succeeds" not in summary, "summary: a passed attempt's output")
+        check.done()
+
+    def case_fallback(self) -> None:
+        """When the attempts run out, the fallback command runs and rescues the step."""
+        run = self.retry_run()
+        check = Check(run)
+        check.value("fallback.outcome", "fallback")
+        check.value("fallback.fallback_exit_code", "0")
+        check.value("fallback.result", "success")
+        check.that(run.output.count("E2E fallback ran") == 1, "the fallback command ran once")
+        notices = run.annotations("notice")
+        check.that(len(notices) == 1, f"annotations: expected one notice of the rescue, got {notices}")
         check.done()
 
     def case_classification(self) -> None:
@@ -526,6 +538,7 @@ CASES = [
     "checksum_mismatch",
     "install_input_errors",
     "retries_outputs_annotations",
+    "fallback",
     "classification",
     "drop_in_nick_fields_retry",
 ]
