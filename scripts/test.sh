@@ -101,10 +101,9 @@ else
 fi
 cargo test --locked --doc
 
-for target in "${cross_targets[@]}"; do
-  phase "cargo check --target ${target}"
-  cargo check --locked --target "${target}"
-done
+# One cargo run for both targets: the build scripts and proc macros are built once.
+phase "cargo check --target ${cross_targets[*]}"
+cargo check --locked "${cross_targets[@]/#/--target=}"
 
 # --- Lints of the action, the workflows, the scripts and the image ----------------------------
 
