@@ -26,6 +26,21 @@ use crate::state::{BudgetNote, CircuitNote, describe_refusal};
 /// cannot be named in `retry_on`.
 pub const CIRCUIT_OPEN: &str = "circuit_open";
 
+/// Every output `recover run` may write; action.yml declares each (a test checks).
+pub const OUTPUTS: [&str; 11] = [
+    "total_attempts",
+    "exit_code",
+    "exit_error",
+    "outcome",
+    "duration_seconds",
+    "category",
+    "rule",
+    "attempts_json",
+    "fallback_exit_code",
+    "circuit_state",
+    "retry_budget_left",
+];
+
 /// The facts of a finished run, in the words the outputs and annotations use.
 #[derive(Debug, Clone, Copy)]
 pub struct Report<'a> {

@@ -113,6 +113,12 @@ fn seen(plan: &Plan, result: &RunResult) -> String {
     }
     log.finish();
     let annotations = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    for (name, _) in report.outputs() {
+        assert!(
+            super::OUTPUTS.contains(&name),
+            "output {name} is not in OUTPUTS"
+        );
+    }
     let outputs: Vec<String> = report
         .outputs()
         .into_iter()

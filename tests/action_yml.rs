@@ -1,0 +1,129 @@
+//! action.yml stays in step with the binary: the same inputs with the same defaults, each
+//! passed to the binary as `INPUT_<NAME>` in `env:` (never through `${{ }}` in a `run:` body),
+//! and every output the binary writes declared.
+
+use std::collections::BTreeMap;
+
+use recover::plan::INPUTS;
+use recover::report::OUTPUTS;
+use serde::Deserialize;
+
+/// Inputs of the action that the binary does not read: how the binary is installed.
+const ACTION_ONLY: [&str; 1] = ["install"];
+
+#[derive(Deserialize)]
+struct Action {
+    inputs: BTreeMap<String, Input>,
+    outputs: BTreeMap<String, Output>,
+    runs: Runs,
+}
+
+#[derive(Deserialize)]
+struct Input {
+    description: String,
+    default: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Output {
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct Runs {
+    using: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    id: Option<String>,
+    run: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+fn action() -> Action {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    serde_saphyr::from_str(&text).expect("action.yml parses")
+}
+
+#[test]
+fn the_action_declares_every_input_of_the_binary_with_its_default() {
+    let action = action();
+    let binary: Vec<&str> = INPUTS.iter().map(|s| s.name).collect();
+    let declared: Vec<&str> = action
+        .inputs
+        .keys()
+        .map(String::as_str)
+        .filter(|name| !ACTION_ONLY.contains(name))
+        .collect();
+    let mut sorted = binary.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        declared, sorted,
+        "action.yml inputs differ from src/plan/inputs.rs"
+    );
+    for spec in INPUTS {
+        let input = &action.inputs[spec.name];
+        assert_eq!(
+            input.default.as_deref().unwrap_or(""),
+            spec.default.unwrap_or(""),
+            "default of {}",
+            spec.name
+        );
+        assert!(
+            !input.description.trim().is_empty(),
+            "{} has no description",
+            spec.name
+        );
+    }
+}
+
+#[test]
+fn every_input_reaches_the_binary_through_env_and_no_run_body_interpolates() {
+    let action = action();
+    assert_eq!(action.runs.using, "composite");
+    let run = action
+        .runs
+        .steps
+        .iter()
+        .find(|s| s.id.as_deref() == Some("run"))
+        .expect("a step with id: run");
+    for spec in INPUTS {
+        let want = format!("${{{{ inputs.{} }}}}", spec.name);
+        assert_eq!(
+            run.env.get(&spec.env_var()),
+            Some(&want),
+            "env of {}",
+            spec.name
+        );
+    }
+    for step in &action.runs.steps {
+        if let Some(body) = &step.run {
+            assert!(
+                !body.contains("${{"),
+                "a run: body interpolates an expression:\n{body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_action_declares_every_output_of_the_binary() {
+    let action = action();
+    for name in OUTPUTS {
+        let output = action
+            .outputs
+            .get(name)
+            .unwrap_or_else(|| panic!("action.yml lacks output {name}"));
+        assert_eq!(output.value, format!("${{{{ steps.run.outputs.{name} }}}}"));
+    }
+    let readme = include_str!("../README.md");
+    for name in OUTPUTS {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README's outputs table lacks {name}"
+        );
+    }
+}
