@@ -14,6 +14,7 @@ use crate::plan::PlanError;
 /// | 1 | the final attempt timed out |
 /// | n | the final attempt's exit code (128 + s when signal s killed it) |
 /// | 2 | bad input: nothing was run |
+/// | 129 | cancelled by SIGHUP |
 /// | 130 | cancelled by SIGINT |
 /// | 143 | cancelled by SIGTERM |
 pub mod exit_code {

@@ -402,7 +402,7 @@ impl<C: Classifier> Runner<'_, C> {
                         signal = cancel.cancelled() => Some(signal),
                     };
                     if let Some(signal) = cancelled {
-                        self.ctx.log.cancelled(signal, number + 1);
+                        self.ctx.log.cancelled_waiting(signal, number + 1);
                         return self.result(attempts, Outcome::Cancelled, None, Some(signal));
                     }
                     if let Some(on_retry) = &plan.on_retry_command {
@@ -525,14 +525,7 @@ impl<C: Classifier> Runner<'_, C> {
             classifier.observer(Stream::Stderr),
         );
         let attempt = exec::run(&spec, observers, cancel).await;
-        if let Some(message) = &attempt.spawn_error {
-            log.line(message);
-        }
-        if attempt.stopped_leftovers {
-            log.line(&format!(
-                "Stopped processes left running by attempt {number}."
-            ));
-        }
+        log_problems(log, number, &attempt);
         log.attempt_finished();
         let cancelled = match attempt.ending {
             Ending::Cancelled(signal) => {
@@ -640,6 +633,26 @@ impl<C: Classifier> Runner<'_, C> {
         let shared = self.ctx.shared.as_deref_mut()?;
         shared.refresh_budget(log);
         Some(shared.note())
+    }
+}
+
+/// What went wrong around an attempt that its exit code does not tell: it could not start, its
+/// output could not be passed on, or it left processes running.
+fn log_problems<O>(log: &mut Log, number: u32, attempt: &exec::Attempt<O>) {
+    if let Some(message) = &attempt.spawn_error {
+        log.line(message);
+    }
+    for relayed in [&attempt.stdout, &attempt.stderr].into_iter().flatten() {
+        if let Some(error) = &relayed.write_error {
+            log.warning(&format!(
+                "cannot pass on the output of attempt {number}: {error}"
+            ));
+        }
+    }
+    if attempt.stopped_leftovers {
+        log.line(&format!(
+            "Stopped processes left running by attempt {number}."
+        ));
     }
 }
 

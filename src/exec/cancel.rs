@@ -1,4 +1,4 @@
-//! Cancellation: SIGINT or SIGTERM to recover (as the runner sends when a job is cancelled)
+//! Cancellation: SIGINT, SIGTERM or SIGHUP to recover (as the runner sends when a job is cancelled)
 //! becomes a value the attempt loop can wait on.
 //!
 //! Once a signal is seen, the current attempt's group gets TERM, grace, KILL, and no further
@@ -27,10 +27,14 @@ impl Cancel {
             use tokio::signal::unix::{SignalKind, signal};
             let mut int = signal(SignalKind::interrupt())?;
             let mut term = signal(SignalKind::terminate())?;
+            // A closed terminal or a dropped SSH session: without this, recover would die of
+            // SIGHUP and leave the attempt's group running.
+            let mut hup = signal(SignalKind::hangup())?;
             tokio::spawn(async move {
                 let number = tokio::select! {
                     _ = int.recv() => 2,
                     _ = term.recv() => 15,
+                    _ = hup.recv() => 1,
                 };
                 let _ = tx.send(Some(number));
             });

@@ -142,7 +142,7 @@ pub fn relay<O: Observer>(
         };
         let chunk = &buf[..n];
         if write_error.is_none()
-            && let Err(e) = output.write_all(chunk).and_then(|()| output.flush())
+            && let Err(e) = write_fully(&mut output, chunk)
         {
             write_error = Some(e);
         }
@@ -155,6 +155,23 @@ pub fn relay<O: Observer>(
         observer,
         write_error,
     })
+}
+
+/// Writes all of `chunk`, waiting out a full non-blocking descriptor: recover's stdout may be
+/// shared with a parent that set `O_NONBLOCK`, and `EAGAIN` there means "later", not "lost".
+fn write_fully(output: &mut impl Write, mut chunk: &[u8]) -> io::Result<()> {
+    while !chunk.is_empty() {
+        match output.write(chunk) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => chunk = &chunk[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    output.flush()
 }
 
 #[cfg(test)]
@@ -209,6 +226,39 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// Accepts a few bytes at a time and says "would block" every other call.
+    struct Slow {
+        written: Vec<u8>,
+        block: bool,
+    }
+    impl Write for Slow {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.block = !self.block;
+            if self.block {
+                return Err(io::Error::from(io::ErrorKind::WouldBlock));
+            }
+            let n = buf.len().min(7);
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_non_blocking_writer_loses_nothing() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(5_000).collect();
+        let mut slow = Slow {
+            written: Vec::new(),
+            block: false,
+        };
+        let progress = Arc::new(AtomicU64::new(0));
+        let relayed = relay(&input[..], &mut slow, (), 8, &progress).unwrap();
+        assert!(relayed.write_error.is_none());
+        assert_eq!(slow.written, input);
     }
 
     #[test]

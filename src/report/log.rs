@@ -215,7 +215,15 @@ impl Log {
         }
     }
 
-    /// recover was cancelled during or before attempt `number`.
+    /// recover was cancelled during the wait before attempt `next`.
+    pub fn cancelled_waiting(&mut self, signal: CancelSignal, next: u32) {
+        let name = super::signal_name(signal);
+        self.line(&format!(
+            "Cancelled by {name} while waiting to start attempt {next}; no more attempts."
+        ));
+    }
+
+    /// recover was cancelled during attempt `number`.
     pub fn cancelled(&mut self, signal: CancelSignal, number: u32) {
         let name = super::signal_name(signal);
         self.line(&format!(
