@@ -97,6 +97,11 @@ fn sigint_reaches_the_group_and_exits_130() {
 }
 
 #[test]
+fn sighup_reaches_the_group_and_exits_129() {
+    cancel_with(Signal::SIGHUP, 129);
+}
+
+#[test]
 fn sigterm_during_the_wait_ends_at_once() {
     let test = Test::new().args([
         "--max-attempts",
