@@ -358,7 +358,13 @@ impl<C: Classifier> Runner<'_, C> {
                 return self.result(attempts, Outcome::Cancelled, None, Some(signal));
             }
             let facts = record.facts();
-            let classification = self.ctx.classifier.classify(ex.found, &facts);
+            // A passing attempt needs no verdict, and loading the rules for it would cost more
+            // than the attempt itself for a quick command.
+            let classification = if record.succeeded() {
+                Classification::from_exit(&facts)
+            } else {
+                self.ctx.classifier.classify(ex.found, &facts)
+            };
             let situation = Situation {
                 attempt: number,
                 facts: &facts,
