@@ -764,10 +764,14 @@ mod tests {
     }
 
     fn run_with(plan: &Plan, time: &FakeTime, seed: u64) -> RunResult {
+        let (_tx, mut cancel) = Cancel::manual();
+        run_cancellable(plan, time, seed, &mut cancel)
+    }
+
+    fn run_cancellable(plan: &Plan, time: &FakeTime, seed: u64, cancel: &mut Cancel) -> RunResult {
         let dir = tempfile::tempdir().unwrap();
         let env = BaseEnv::new(std::env::vars_os());
         let (mut log, _) = Log::capture(false);
-        let (_tx, mut cancel) = Cancel::manual();
         let ctx = Context {
             env: &env,
             work_dir: dir.path(),
@@ -782,7 +786,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(run(plan, ctx, &mut cancel))
+        runtime.block_on(run(plan, ctx, cancel))
     }
 
     type Input = (&'static str, &'static str);
@@ -858,28 +862,9 @@ mod tests {
 
     #[test]
     fn a_cancelled_run_starts_no_attempt() {
-        let p = plan(&[]);
-        let dir = tempfile::tempdir().unwrap();
-        let env = BaseEnv::new(std::env::vars_os());
-        let (mut log, _) = Log::capture(false);
         let (tx, mut cancel) = Cancel::manual();
         tx.send(Some(15)).unwrap();
-        let time = FakeTime::new();
-        let ctx = Context {
-            env: &env,
-            work_dir: dir.path(),
-            classifier: &ExitOnly,
-            clock: &time,
-            sleeper: &time,
-            waits: p.policy.waits.waits_seeded(0),
-            log: &mut log,
-            shared: None,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let result = runtime.block_on(run(&p, ctx, &mut cancel));
+        let result = run_cancellable(&plan(&[]), &FakeTime::new(), 0, &mut cancel);
         assert_eq!(result.outcome, Outcome::Cancelled);
         assert!(result.attempts.is_empty());
     }
