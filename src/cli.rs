@@ -10,10 +10,8 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use std::fmt::Write as _;
-
 use crate::classify::command::{ClassifyArgs, RulesArgs, run_classify, run_rules};
-use crate::error::{Error, exit_code};
+use crate::error::{Error, exit_code, with_causes};
 use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
 use crate::plan::SummaryWhen;
@@ -164,13 +162,7 @@ pub fn main() -> i32 {
         Some(Command::State(command)) => return state_command(command),
     };
     result.unwrap_or_else(|error| {
-        let mut message = format!("error: {error}");
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            let _ = write!(message, ": {cause}");
-            source = cause.source();
-        }
-        eprintln!("{message}");
+        eprintln!("error: {}", with_causes(&error));
         exit_code::USAGE
     })
 }

@@ -30,6 +30,20 @@ pub mod exit_code {
     pub const CANCELLED_SIGTERM: i32 = 143;
 }
 
+/// An error and its causes on one line (`outer: inner: innermost`), for messages that must name
+/// the root cause, such as a regex engine's explanation behind "invalid pattern".
+#[must_use]
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
 /// What can go wrong in recover itself.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

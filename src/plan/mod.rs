@@ -14,6 +14,7 @@ pub use inputs::{INPUTS, InputSpec, RawInputs};
 
 use crate::classify::lazy::PlanRules;
 use crate::classify::rules::{Origin, Rules, RulesError};
+use crate::error::with_causes;
 use crate::exec::shell::{Shell, ShellError};
 use crate::policy::{Backoff, Jitter, Policy, RetryOn, WaitPolicy};
 use crate::state::breaker::Settings;
@@ -435,14 +436,7 @@ fn rules(c: &mut Checker<'_>) -> PlanRules {
                 },
                 RulesError::Set { .. } => "rules",
             };
-            let mut message = error.to_string();
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            c.fail(input, message);
+            c.fail(input, with_causes(&error));
             PlanRules::builtin()
         }
     }
