@@ -664,6 +664,41 @@ mod tests {
     }
 
     #[test]
+    fn bad_fallback_and_report_inputs_are_named_with_exact_messages() {
+        let cases = [
+            (
+                ("fallback_outcome", "maybe"),
+                "input fallback_outcome: \"maybe\" is not valid; expected success or failure",
+            ),
+            (
+                ("on_flaky", "ignore"),
+                "input on_flaky: \"ignore\" is not valid; expected pass, warn or fail",
+            ),
+            (
+                ("summary", "sometimes"),
+                "input summary: \"sometimes\" is not valid; expected always, on-failure or never",
+            ),
+            (
+                ("fallback_shell", "zsh"),
+                "input fallback_shell: \"zsh\" is not valid; expected bash, sh, pwsh, powershell, python, cmd, or a command template containing {0} such as \"bash -l {0}\"",
+            ),
+            (
+                (
+                    "rules",
+                    "rules: [{name: x, category: flaky, patterns: [a]}]",
+                ),
+                "input rules: rules input: line 1 column 29: unknown variant `flaky`, expected one of network, rate_limit, resource, transient, timeout, permanent, unknown",
+            ),
+        ];
+        for ((input, value), want) in cases {
+            let errors =
+                plan(&[("command", "x"), ("fallback_command", "y"), (input, value)]).unwrap_err();
+            let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            assert_eq!(messages, vec![want.to_owned()], "{input}");
+        }
+    }
+
+    #[test]
     fn retry_command_uses_the_steps_shell() {
         let p = plan(&[
             ("command", "a"),
