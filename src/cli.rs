@@ -14,6 +14,7 @@ use crate::classify::command::{ClassifyArgs, RulesArgs, run_classify, run_rules}
 use crate::error::{Error, exit_code, with_causes};
 use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
+use crate::exec::work_dir::WorkDir;
 use crate::plan::SummaryWhen;
 use crate::plan::{INPUTS, Plan, RawInputs};
 use crate::policy::WaitPolicy;
@@ -267,10 +268,7 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
         Err(error) => return refuse(&Error::Runtime(error), actions),
     };
     let env = BaseEnv::current();
-    let work_dir = match work_dir(&env) {
-        Ok(dir) => dir,
-        Err(error) => return refuse(&error, actions),
-    };
+    let work_dir = work_dir(&env);
     let waits = WaitPolicy::waits_from_entropy(&plan.policy.waits);
     let mut shared = plan.state.as_ref().and_then(|state| {
         let default = state::default_dir(|name| {
@@ -282,7 +280,7 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
     });
     let ctx = Context {
         env: &env,
-        work_dir: work_dir.path(),
+        work_dir: &work_dir,
         classifier: &plan.rules,
         clock: &SystemTime,
         sleeper: &SystemTime,
@@ -340,19 +338,13 @@ fn write_summary(report: &Report<'_>, env: &BaseEnv, log: &mut Log, actions: boo
 
 /// A private directory for scripts and the attempts' runner files, in `RUNNER_TEMP` when the
 /// runner gives one (it is cleaned after the job), else the system's temporary directory.
-fn work_dir(env: &BaseEnv) -> Result<tempfile::TempDir, Error> {
+fn work_dir(env: &BaseEnv) -> WorkDir {
     let parent = env
         .get("RUNNER_TEMP")
         .map(PathBuf::from)
         .filter(|p| p.is_dir())
         .unwrap_or_else(std::env::temp_dir);
-    tempfile::Builder::new()
-        .prefix("recover-")
-        .tempdir_in(&parent)
-        .map_err(|source| Error::WorkDir {
-            dir: parent.display().to_string(),
-            source,
-        })
+    WorkDir::new(parent)
 }
 
 fn write_outputs(log: &mut Log, values: &[(&str, String)]) {

@@ -50,15 +50,6 @@ pub enum Error {
     /// One or more inputs are invalid.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Plan(Vec<PlanError>),
-    /// The work directory for scripts and runner files cannot be created.
-    #[error("cannot create a work directory in {dir}")]
-    WorkDir {
-        /// Where it was tried.
-        dir: String,
-        /// Why it failed.
-        #[source]
-        source: std::io::Error,
-    },
     /// `recover state reset` was given a name no circuit can have.
     #[error(
         "circuit name {0:?} is not valid; expected 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`"

@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use crate::classify::{Classification, ExitFacts, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
 use crate::exec::shell::Shell;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
+use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
 use crate::plan::{Plan, Program};
 use crate::policy::{Decision, GiveUp, Situation, Waits, decide};
@@ -225,7 +226,7 @@ pub struct Context<'a, C: Classifier> {
     /// The environment attempts start from.
     pub env: &'a BaseEnv,
     /// Where scripts and the attempts' runner files are written.
-    pub work_dir: &'a Path,
+    pub work_dir: &'a WorkDir,
     /// Classifies failed attempts.
     pub classifier: &'a C,
     /// The source of "now".
@@ -474,11 +475,8 @@ impl<C: Classifier> Runner<'_, C> {
     ) -> Executed<C::Observer> {
         let plan = self.plan;
         let log = &mut *self.ctx.log;
-        let dir = self
-            .ctx
-            .work_dir
-            .join(format!("{}-{number}", kind.as_str()));
-        let side = match SideFiles::create(&dir, self.ctx.env) {
+        let dir = format!("{}-{number}", kind.as_str());
+        let side = match SideFiles::create(self.ctx.work_dir, &dir, self.ctx.env) {
             Ok(side) => Some(side),
             Err(error) => {
                 log.warning(&format!(
@@ -510,7 +508,14 @@ impl<C: Classifier> Runner<'_, C> {
             stderr_tail: Tail::default(),
             spawn_error: None,
         };
-        let spec = match attempt_spec(plan, program, &dir, kind.as_str(), vars, timeout) {
+        let spec = match attempt_spec(
+            plan,
+            program,
+            (self.ctx.work_dir, &dir),
+            kind.as_str(),
+            vars,
+            timeout,
+        ) {
             Ok(spec) => spec,
             Err(error) => {
                 let message = format!("cannot write the script of attempt {number}: {error}");
@@ -562,9 +567,9 @@ impl<C: Classifier> Runner<'_, C> {
     /// Runs `on_retry_command` before attempt `next`; its failure is logged and ignored.
     async fn on_retry(&mut self, program: &Program, next: u32, cancel: &mut Cancel) {
         let plan = self.plan;
-        let dir = self.ctx.work_dir.join(format!("on-retry-{next}"));
+        let dir = format!("on-retry-{next}");
         // The hook gets runner files of its own that are never committed: only attempts count.
-        let overrides = SideFiles::create(&dir, self.ctx.env)
+        let overrides = SideFiles::create(self.ctx.work_dir, &dir, self.ctx.env)
             .map(|s| s.overrides())
             .unwrap_or_default();
         let vars = self
@@ -574,7 +579,14 @@ impl<C: Classifier> Runner<'_, C> {
         let timeout = min_some(plan.attempt_timeout, self.remaining());
         let log = &mut *self.ctx.log;
         log.line(&format!("Running on_retry_command before attempt {next}."));
-        let spec = match attempt_spec(plan, program, &dir, "on-retry", vars, timeout) {
+        let spec = match attempt_spec(
+            plan,
+            program,
+            (self.ctx.work_dir, &dir),
+            "on-retry",
+            vars,
+            timeout,
+        ) {
             Ok(spec) => spec,
             Err(error) => {
                 log.warning(&format!("on_retry_command could not be written: {error}"));
@@ -682,18 +694,21 @@ fn commit(side: &SideFiles, log: &mut Log) {
 }
 
 /// Builds the spec of one command: a script goes to a file in `dir`, as the runner does.
+/// The spec of one run of `program`; a script is written to the sub-directory `dir` of the
+/// work directory, as `{stem}.{extension}`.
 fn attempt_spec(
     plan: &Plan,
     program: &Program,
-    dir: &Path,
+    (work, dir): (&WorkDir, &str),
     stem: &str,
     env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     timeout: Option<Duration>,
 ) -> std::io::Result<AttemptSpec> {
     let (program, args, raw_args) = match program {
         Program::Script { text, shell } => {
-            fs::create_dir_all(dir)?;
-            let path: PathBuf = dir.join(format!("{stem}.{}", shell.extension()));
+            let path: PathBuf = work
+                .subdir(dir)?
+                .join(format!("{stem}.{}", shell.extension()));
             fs::write(&path, shell.script_text(text))?;
             let raw = matches!(shell, Shell::Cmd).then(|| shell.raw_args(&path));
             let args = if raw.is_some() {
@@ -774,7 +789,7 @@ mod tests {
         let (mut log, _) = Log::capture(false);
         let ctx = Context {
             env: &env,
-            work_dir: dir.path(),
+            work_dir: &WorkDir::new(dir.path().to_path_buf()),
             classifier: &ExitOnly,
             clock: time,
             sleeper: time,

@@ -9,7 +9,9 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use super::work_dir::WorkDir;
 
 use crate::plan::INPUTS;
 
@@ -111,16 +113,21 @@ pub struct SideFiles {
 }
 
 impl SideFiles {
-    /// Creates empty copies in `dir` for each runner file that `env` names.
+    /// Creates empty copies in `work`'s sub-directory `name` for each runner file that `env`
+    /// names (nothing at all, not even the directory, when it names none).
     ///
     /// # Errors
-    /// When `dir` or a file cannot be created.
-    pub fn create(dir: &Path, env: &BaseEnv) -> io::Result<SideFiles> {
-        fs::create_dir_all(dir)?;
+    /// When the directory or a file cannot be created.
+    pub fn create(work: &WorkDir, name: &str, env: &BaseEnv) -> io::Result<SideFiles> {
         let mut files = Vec::new();
+        let mut dir = None;
         for (var, file_name) in SIDE_FILES {
             let Some(real) = env.get(var).filter(|v| !v.is_empty()) else {
                 continue;
+            };
+            let dir = match &dir {
+                Some(dir) => dir,
+                None => dir.insert(work.subdir(name)?),
             };
             let copy = dir.join(file_name);
             File::create(&copy)?;
@@ -208,8 +215,9 @@ mod tests {
         let real = dir.path().join("real_output");
         fs::write(&real, "before=1\n").unwrap();
         let base = BaseEnv::new(pairs(&[("GITHUB_OUTPUT", real.to_str().unwrap())]));
-        let first = SideFiles::create(&dir.path().join("a1"), &base).unwrap();
-        let second = SideFiles::create(&dir.path().join("a2"), &base).unwrap();
+        let work = WorkDir::new(dir.path().to_path_buf());
+        let first = SideFiles::create(&work, "a1", &base).unwrap();
+        let second = SideFiles::create(&work, "a2", &base).unwrap();
         for (side, text) in [(&first, "half=1\n"), (&second, "final=1\n")] {
             let (_, copy) = &side.overrides()[0];
             fs::write(copy, text).unwrap();

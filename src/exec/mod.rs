@@ -7,10 +7,13 @@
 
 pub mod cancel;
 pub mod env;
+#[cfg(unix)]
+mod lookup;
 pub mod shell;
 pub mod stream;
 #[cfg(unix)]
 mod unix;
+pub mod work_dir;
 #[cfg(unix)]
 use unix as platform;
 #[cfg(windows)]
@@ -20,7 +23,7 @@ use windows as platform;
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -178,6 +181,16 @@ pub async fn run<O: Observer + 'static>(
 }
 
 fn spawn(spec: &AttemptSpec) -> io::Result<Box<dyn ChildWrapper>> {
+    #[cfg(unix)]
+    let mut command = match lookup::resolve(&spec.program, &spec.env) {
+        Some(path) => {
+            let mut command = tokio::process::Command::new(path);
+            command.arg0(&spec.program);
+            command
+        }
+        None => tokio::process::Command::new(&spec.program),
+    };
+    #[cfg(windows)]
     let mut command = tokio::process::Command::new(&spec.program);
     command.args(&spec.args);
     #[cfg(windows)]
@@ -301,7 +314,7 @@ fn start_relay<O: Observer + 'static>(
     let spawned = std::thread::Builder::new()
         .name(format!("relay-{stream:?}").to_lowercase())
         .spawn(move || {
-            let result = stream::relay(input, output, observer, Tail::DEFAULT_CAPACITY, &counter);
+            let result = relay(input, output, observer, &counter);
             let _ = tx.send(result);
         });
     match spawned {
@@ -346,16 +359,34 @@ impl<O> RunningRelay<O> {
     }
 }
 
-/// recover's own stdout or stderr, unbuffered: each chunk must appear as soon as it is read.
-fn downstream(stream: Stream) -> Box<dyn Write + Send> {
+/// Relays one stream to recover's own (`None`: nowhere, when that could not be opened).
+fn relay<O: Observer>(
+    input: File,
+    output: Option<File>,
+    observer: O,
+    progress: &Arc<AtomicU64>,
+) -> io::Result<Relayed<O>> {
+    let capacity = Tail::DEFAULT_CAPACITY;
+    let Some(output) = output else {
+        return stream::relay(input, io::sink(), observer, capacity, progress);
+    };
+    #[cfg(target_os = "linux")]
+    {
+        platform::widen_pipe(&input);
+        stream::relay_pipes(&input, &output, observer, capacity, progress)
+    }
+    #[cfg(not(target_os = "linux"))]
+    stream::relay(input, output, observer, capacity, progress)
+}
+
+/// A handle of recover's own stdout or stderr, unbuffered: each chunk must appear as soon as it
+/// is read.
+fn downstream(stream: Stream) -> Option<File> {
     let cloned = match stream {
         Stream::Stdout => clone_handle(&io::stdout()),
         Stream::Stderr => clone_handle(&io::stderr()),
     };
-    match cloned {
-        Ok(file) => Box::new(file),
-        Err(_) => Box::new(io::sink()),
-    }
+    cloned.ok()
 }
 
 #[cfg(unix)]

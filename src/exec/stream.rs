@@ -126,6 +126,85 @@ const CHUNK: usize = 64 * 1024;
 pub fn relay<O: Observer>(
     mut input: impl Read,
     mut output: impl Write,
+    observer: O,
+    tail_capacity: usize,
+    progress: &Arc<AtomicU64>,
+) -> io::Result<Relayed<O>> {
+    let pump = |buf: &mut [u8], write_error: &mut Option<io::Error>| {
+        copy_chunk(&mut input, &mut output, buf, write_error)
+    };
+    run_ring(pump, observer, tail_capacity, progress)
+}
+
+/// [`relay`] between two pipes (Linux): each chunk is passed on with `tee(2)`, which hands the
+/// output pipe references to the same pages instead of copying the bytes through recover, and
+/// only then read for the observers and the tail. Half of the relay's copying goes away. When
+/// `tee` cannot be used (the output is a file or a terminal, or is non-blocking and full), the
+/// relay carries on with plain reads and writes, losing nothing.
+///
+/// # Errors
+/// Only a failure to read `input` (other than an interrupted call) ends the relay early.
+#[cfg(target_os = "linux")]
+pub fn relay_pipes<O: Observer>(
+    input: &std::fs::File,
+    output: &std::fs::File,
+    observer: O,
+    tail_capacity: usize,
+    progress: &Arc<AtomicU64>,
+) -> io::Result<Relayed<O>> {
+    use nix::errno::Errno;
+    use nix::fcntl::{SpliceFFlags, tee};
+
+    let mut teeing = true;
+    let pump = |buf: &mut [u8], write_error: &mut Option<io::Error>| {
+        while teeing && write_error.is_none() {
+            match tee(input, output, buf.len(), SpliceFFlags::empty()) {
+                Ok(0) => return Ok(0),
+                Ok(n) => {
+                    let mut input = input;
+                    input.read_exact(&mut buf[..n])?;
+                    return Ok(n);
+                }
+                Err(Errno::EINTR) => {}
+                // Not two pipes, or a non-blocking output that is full: plain copying knows
+                // how to wait for that.
+                Err(Errno::EINVAL | Errno::EAGAIN | Errno::ENOSYS) => teeing = false,
+                Err(error) => *write_error = Some(error.into()),
+            }
+        }
+        copy_chunk(&mut { input }, &mut { output }, buf, write_error)
+    };
+    run_ring(pump, observer, tail_capacity, progress)
+}
+
+/// Reads the next chunk of `input` into `buf` and writes it to `output`, unless writing has
+/// already failed. Returns how many bytes were read, 0 at end of file.
+fn copy_chunk(
+    input: &mut impl Read,
+    output: &mut impl Write,
+    buf: &mut [u8],
+    write_error: &mut Option<io::Error>,
+) -> io::Result<usize> {
+    let n = loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => break result?,
+        }
+    };
+    if n > 0
+        && write_error.is_none()
+        && let Err(e) = write_fully(output, &buf[..n])
+    {
+        *write_error = Some(e);
+    }
+    Ok(n)
+}
+
+/// The relay's loop around `pump`, which fills the start of the buffer it is given with the
+/// next bytes of the stream, already passed on (or with the first error passing them on), and
+/// returns how many, 0 at end of file.
+fn run_ring<O: Observer>(
+    mut pump: impl FnMut(&mut [u8], &mut Option<io::Error>) -> io::Result<usize>,
     mut observer: O,
     tail_capacity: usize,
     progress: &Arc<AtomicU64>,
@@ -140,19 +219,11 @@ pub fn relay<O: Observer>(
     let mut write_error = None;
     loop {
         let end = (pos + CHUNK).min(ring.len());
-        let n = match input.read(&mut ring[pos..end]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let chunk = &ring[pos..pos + n];
-        if write_error.is_none()
-            && let Err(e) = write_fully(&mut output, chunk)
-        {
-            write_error = Some(e);
+        let n = pump(&mut ring[pos..end], &mut write_error)?;
+        if n == 0 {
+            break;
         }
-        observer.observe(chunk);
+        observer.observe(&ring[pos..pos + n]);
         total += n as u64;
         progress.fetch_add(n as u64, Ordering::Relaxed);
         pos += n;
@@ -311,6 +382,82 @@ mod tests {
         let relayed = relay(&input[..], &mut slow, (), 8, &progress).unwrap();
         assert!(relayed.write_error.is_none());
         assert_eq!(slow.written, input);
+    }
+
+    /// A pipe as (read end, write end).
+    #[cfg(target_os = "linux")]
+    fn pipe() -> (std::fs::File, std::fs::File) {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        (read.into(), write.into())
+    }
+
+    /// Relays `input` from a writer thread through [`relay_pipes`] into `output`, read back by
+    /// a reader thread; returns what came out and what the relay kept.
+    #[cfg(target_os = "linux")]
+    fn through_pipes(
+        input: &[u8],
+        output: (std::fs::File, Option<std::fs::File>),
+    ) -> (Vec<u8>, Relayed<Collect>) {
+        let (from_child, mut child) = pipe();
+        let data = input.to_vec();
+        let writer = std::thread::spawn(move || child.write_all(&data).unwrap());
+        let (downstream, read_back) = output;
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut read_back) = read_back {
+                read_back.read_to_end(&mut out).unwrap();
+            }
+            out
+        });
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let progress = Arc::new(AtomicU64::new(0));
+        let relayed = relay_pipes(
+            &from_child,
+            &downstream,
+            Collect(Arc::clone(&seen)),
+            1000,
+            &progress,
+        )
+        .unwrap();
+        drop(downstream);
+        writer.join().unwrap();
+        assert_eq!(*seen.lock().unwrap(), input, "the observer saw every byte");
+        (reader.join().unwrap(), relayed)
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn pipe_to_pipe_relay_is_byte_exact() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(3_000_017).collect();
+        let (read_back, downstream) = pipe();
+        let (out, relayed) = through_pipes(&input, (downstream, Some(read_back)));
+        assert_eq!(out.len(), input.len());
+        assert!(out == input, "the bytes came out changed");
+        assert_eq!(relayed.tail.to_vec(), &input[input.len() - 1000..]);
+        assert!(relayed.write_error.is_none());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn pipe_relay_to_a_file_falls_back_to_copying() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(700_001).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let file = std::fs::File::create(&path).unwrap();
+        let (_, relayed) = through_pipes(&input, (file, None));
+        assert!(std::fs::read(&path).unwrap() == input);
+        assert_eq!(relayed.tail.total(), input.len() as u64);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn pipe_relay_keeps_reading_after_the_reader_goes() {
+        let input = vec![b'x'; 2_000_000];
+        let (read_back, downstream) = pipe();
+        drop(read_back);
+        let (_, relayed) = through_pipes(&input, (downstream, None));
+        assert_eq!(relayed.tail.total(), 2_000_000);
+        assert!(relayed.write_error.is_some());
     }
 
     #[test]

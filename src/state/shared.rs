@@ -407,7 +407,7 @@ mod tests {
         let (_tx, mut cancel) = crate::exec::Cancel::manual();
         let ctx = Context {
             env: &env,
-            work_dir: work.path(),
+            work_dir: &crate::exec::work_dir::WorkDir::new(work.path().to_path_buf()),
             classifier: &ExitOnly,
             clock: &SystemTime,
             sleeper: &SystemTime,

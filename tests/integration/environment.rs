@@ -1,6 +1,7 @@
 //! What an attempt runs with: its environment, the hooks between attempts, stdin, the shells,
 //! the working directory and argv mode.
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use crate::support::Test;
@@ -214,6 +215,57 @@ fn argv_mode_runs_a_program_without_a_shell() {
         .run();
     assert_eq!(out.stdout, "one $HOME\none $HOME\n");
     assert_eq!(out.output("exit_code"), "3");
+}
+
+#[test]
+fn a_program_found_on_the_path_keeps_its_name_as_argv0() {
+    let out = Test::new()
+        .args(["--max-attempts", "1", "--", "bash", "-c", "echo \"$0\""])
+        .run();
+    assert_eq!(out.stdout, "bash\n");
+}
+
+#[test]
+fn the_commands_own_path_is_searched() {
+    let test = Test::new().file("bin/tool", "#!/bin/sh\necho from tool\n");
+    let bin = test.path().join("bin");
+    std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    test.env("PATH", path)
+        .args(["--max-attempts", "1", "--", "tool"])
+        .stdout("from tool\n")
+        .run();
+}
+
+#[test]
+fn the_work_directory_is_made_only_when_needed_and_always_removed() {
+    let test = Test::new().file("tmp/.keep", "");
+    let tmp = test.path().join("tmp");
+    // A bare program outside Actions writes no script and no runner files.
+    let out = test
+        .env("TMPDIR", &tmp)
+        .env("GITHUB_OUTPUT", "")
+        .args(["--max-attempts", "1", "--", "sh", "-c", "ls -A \"$TMPDIR\""])
+        .run();
+    assert_eq!(out.stdout, ".keep\n");
+    // A script needs it while it runs; it is gone afterwards.
+    let test = Test::new().file("tmp/.keep", "");
+    let tmp = test.path().join("tmp");
+    let out = test
+        .env("TMPDIR", &tmp)
+        .args([
+            "--max-attempts",
+            "1",
+            "--command",
+            "ls -A \"$TMPDIR\" | grep -c '^recover-'",
+        ])
+        .run();
+    assert_eq!(out.stdout, "1\n");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        1,
+        "only .keep is left"
+    );
 }
 
 #[test]
