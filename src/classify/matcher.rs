@@ -5,21 +5,26 @@
 //! bounded whatever the output size: one partial line of at most [`MAX_LINE`] bytes, and at most
 //! one remembered line and one hint per rule.
 //!
-//! Speed comes from scanning whole blocks of lines at once: one multi-pattern regex holding
-//! every pattern of the stream finds the next line that can match anything, and only that line
-//! goes through the `RegexSet` that tells which rules matched. Most log lines match nothing, so
-//! most bytes see only the alternation's DFA and its literal prefilter.
+//! Speed comes from scanning whole blocks of lines at once: one lazy DFA holding every pattern
+//! of the stream finds the next line that can match anything, stopping at the earliest match
+//! end, and only that line is searched again to tell which patterns matched. Most log lines match
+//! nothing, so most bytes see the DFA once.
+//!
+//! The built-in patterns are compiled when recover is built (see `nfa_image.rs` and `build.rs`):
+//! loading them costs a few milliseconds instead of the tens that parsing and compiling some
+//! 500 patterns would, and a command whose output matches nothing pays that little only.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use memchr::{memchr, memrchr};
-use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::Regex;
 
-use regex_automata::nfa::thompson::WhichCaptures;
-use regex_automata::util::syntax;
-use regex_automata::{Input, meta};
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::nfa::thompson::{NFA, pikevm};
+use regex_automata::{Input, MatchError, MatchKind, PatternSet};
 
+use super::nfa_image;
 use super::rules::{Rule, Rules, RulesError, StreamSelector, build_regex};
 use super::wait::{WaitHint, parse_hint};
 use crate::exec::stream::{Observer, Stream};
@@ -28,14 +33,13 @@ use crate::exec::stream::{Observer, Stream};
 /// for the relay): error messages are short, and the cut bounds both memory and time per line.
 pub const MAX_LINE: usize = 4096;
 
-/// The size limit for the compiled set and the alternation, in bytes. The built-in rules need a
-/// few megabytes; user rules add to them.
-const SET_SIZE_LIMIT: usize = 64 * 1024 * 1024;
-
 /// The most memory each lazy DFA's cache may take, in bytes. Past it the cache is cleared and
 /// rebuilt as lines come: a little slower on pathological output, but recover's memory stays
 /// small whatever the command prints.
 const DFA_CACHE_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The built-in patterns, compiled by `build.rs`.
+const BUILTIN_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin.nfa"));
 
 /// What one pattern in a stream's set stands for.
 #[derive(Debug, Clone, Copy)]
@@ -49,11 +53,27 @@ enum Target {
 /// The compiled patterns of one stream.
 #[derive(Debug, Clone)]
 pub(super) struct LineSet {
-    /// Every pattern in one multi-pattern regex, to find candidate lines quickly; `None` when
-    /// there are no patterns.
-    any: Option<meta::Regex>,
-    set: RegexSet,
+    /// Every pattern in one lazy DFA; `None` when there are no patterns.
+    dfa: Option<Engines>,
     targets: Vec<Target>,
+}
+
+/// Two engines over one NFA. The lazy DFA does the work; the `PikeVM` answers only if the DFA
+/// cannot, which the configuration rules out (no quit bytes, no give-up threshold), but an
+/// answer is cheap to keep and better than a panic in the relay.
+#[derive(Debug, Clone)]
+struct Engines {
+    dfa: DFA,
+    pikevm: pikevm::PikeVM,
+}
+
+/// The mutable search state of one stream's [`Engines`].
+#[derive(Debug)]
+struct Caches {
+    dfa: Cache,
+    pikevm: Option<pikevm::Cache>,
+    /// The patterns that matched the line being checked.
+    matched: PatternSet,
 }
 
 /// The compiled patterns of both streams.
@@ -68,7 +88,7 @@ impl LineSets {
     pub(super) fn build(rules: &[Rule]) -> Result<LineSets, RulesError> {
         let stdout = LineSet::build(rules, Stream::Stdout)?;
         // Most rules watch both streams: when the two sets hold the same patterns, compile once
-        // and share (the compiled regexes are reference-counted, so a clone is cheap).
+        // and share (the compiled NFA is reference-counted, so a clone is cheap).
         let stderr = if rules.iter().all(|r| r.stream == StreamSelector::Both) {
             stdout.clone()
         } else {
@@ -87,6 +107,31 @@ impl LineSets {
 
 impl LineSet {
     fn build(rules: &[Rule], stream: Stream) -> Result<LineSet, RulesError> {
+        let (patterns, targets) = LineSet::patterns(rules, stream);
+        if patterns.is_empty() {
+            return Ok(LineSet { dfa: None, targets });
+        }
+        let too_big = |e: Box<dyn std::error::Error + Send + Sync>| RulesError::Set {
+            stream: stream_name(stream),
+            source: e,
+        };
+        let nfa = match nfa_image::decode(BUILTIN_IMAGE, &patterns) {
+            Some(nfa) => nfa,
+            None => nfa_image::compiler()
+                .build_many(&patterns)
+                .map_err(|e| too_big(Box::new(e)))?,
+        };
+        let engines = Engines::new(nfa).map_err(|e| too_big(e))?;
+        Ok(LineSet {
+            dfa: Some(engines),
+            targets,
+        })
+    }
+
+    /// The patterns the rules watch `stream` with, in order (each rule's patterns, then its wait
+    /// patterns, rule by rule; `build.rs` lists the built-ins in the same order), and what each
+    /// stands for.
+    fn patterns(rules: &[Rule], stream: Stream) -> (Vec<&str>, Vec<Target>) {
         let mut patterns: Vec<&str> = Vec::new();
         let mut targets = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
@@ -102,45 +147,69 @@ impl LineSet {
                 targets.push(Target::Wait(index, k));
             }
         }
-        let too_big = |e: regex::Error| RulesError::Set {
-            stream: stream_name(stream),
-            source: Box::new(e),
-        };
-        let set = RegexSetBuilder::new(&patterns)
-            .multi_line(true)
-            .crlf(true)
-            .unicode(false)
-            .size_limit(SET_SIZE_LIMIT)
-            .dfa_size_limit(DFA_CACHE_LIMIT)
-            .build()
-            .map_err(too_big)?;
-        let any = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                meta::Builder::new()
-                    .syntax(
-                        syntax::Config::new()
-                            .multi_line(true)
-                            .crlf(true)
-                            .unicode(false)
-                            .utf8(false),
-                    )
-                    .configure(
-                        meta::Config::new()
-                            .nfa_size_limit(Some(SET_SIZE_LIMIT))
-                            .hybrid_cache_capacity(DFA_CACHE_LIMIT)
-                            .which_captures(WhichCaptures::Implicit)
-                            .utf8_empty(false),
-                    )
-                    .build_many(&patterns)
-                    .map_err(|e| RulesError::Set {
-                        stream: stream_name(stream),
-                        source: Box::new(e),
-                    })?,
+        (patterns, targets)
+    }
+}
+
+impl Engines {
+    fn new(nfa: NFA) -> Result<Engines, Box<regex_automata::hybrid::BuildError>> {
+        // `MatchKind::All` keeps every pattern alive in the DFA's states, so that one DFA
+        // answers both questions: where the earliest match ends, and which patterns match a
+        // line (an overlapping search, as a `RegexSet` does).
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(DFA_CACHE_LIMIT)
+                    .skip_cache_capacity_check(true),
             )
-        };
-        Ok(LineSet { any, set, targets })
+            .build_from_nfa(nfa.clone())
+            .map_err(Box::new)?;
+        let pikevm = pikevm::PikeVM::builder()
+            .configure(pikevm::Config::new().match_kind(MatchKind::All))
+            .build_from_nfa(nfa)
+            .expect("a PikeVM accepts any NFA the lazy DFA accepts");
+        Ok(Engines { dfa, pikevm })
+    }
+
+    fn caches(&self) -> Caches {
+        Caches {
+            dfa: self.dfa.create_cache(),
+            pikevm: None,
+            matched: PatternSet::new(self.dfa.pattern_len()),
+        }
+    }
+
+    /// The end of the earliest match in `block` at or after `from`, if any.
+    fn earliest_end(
+        &self,
+        caches: &mut Caches,
+        block: &[u8],
+        from: usize,
+    ) -> Result<Option<usize>, MatchError> {
+        let input = Input::new(block).range(from..).earliest(true);
+        Ok(self
+            .dfa
+            .try_search_fwd(&mut caches.dfa, &input)?
+            .map(|m| m.offset()))
+    }
+
+    /// Fills `caches.matched` with the patterns that match `line`.
+    fn which_match(&self, caches: &mut Caches, line: &[u8]) {
+        let input = Input::new(line);
+        caches.matched.clear();
+        if self
+            .dfa
+            .try_which_overlapping_matches(&mut caches.dfa, &input, &mut caches.matched)
+            .is_err()
+        {
+            caches.matched.clear();
+            let cache = caches
+                .pikevm
+                .get_or_insert_with(|| self.pikevm.create_cache());
+            self.pikevm
+                .which_overlapping_matches(cache, &input, &mut caches.matched);
+        }
     }
 }
 
@@ -214,6 +283,8 @@ pub struct StreamMatcher {
     /// Whether the current line has bytes not in `partial` (it was longer than [`MAX_LINE`]).
     cut: bool,
     found: Found,
+    /// The search state, made on the first line checked.
+    caches: Option<Caches>,
 }
 
 impl Rules {
@@ -225,6 +296,7 @@ impl Rules {
             partial: Vec::new(),
             cut: false,
             found: Found::new(stream),
+            caches: None,
         }
     }
 }
@@ -240,7 +312,7 @@ impl Observer for StreamMatcher {
             self.keep_partial(&rest[..end]);
             let line = std::mem::take(&mut self.partial);
             self.found.lines += 1;
-            self.check_line(&line, self.found.lines);
+            self.check_one(&line, self.found.lines);
             self.partial = line;
             self.partial.clear();
             self.cut = false;
@@ -263,7 +335,7 @@ impl StreamMatcher {
         if !self.partial.is_empty() || self.cut {
             let line = std::mem::take(&mut self.partial);
             self.found.lines += 1;
-            self.check_line(&line, self.found.lines);
+            self.check_one(&line, self.found.lines);
         }
         self.found
     }
@@ -277,42 +349,80 @@ impl StreamMatcher {
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    /// Scans whole lines (the block ends with a line feed): the alternation finds the next
-    /// candidate line, the set says what it matched.
+    /// Scans whole lines (the block ends with a line feed): the DFA finds where the earliest
+    /// match ends, and the line holding that end is checked.
+    ///
+    /// Why the earliest end: a line that matches a pattern on its own holds a match that ends
+    /// within it, so no earlier line holds the earliest end unless that line matches too. Lines
+    /// are thus checked in order and none that matches is skipped, even when a pattern such as
+    /// `^\s*error` matches across a line feed.
     fn scan_block(&mut self, block: &[u8]) {
         let rules = Arc::clone(&self.rules);
+        let set = rules.sets().get(self.found.stream);
         let first_line = self.found.lines + 1;
         let mut counted_to = 0;
         let mut counted_lines = 0;
         let mut pos = 0;
-        if let Some(any) = &rules.sets().get(self.found.stream).any {
+        if let Some(engines) = &set.dfa {
+            let mut caches = self.caches.take().unwrap_or_else(|| engines.caches());
             while pos < block.len() {
-                let Some(m) = any.find(Input::new(block).range(pos..)) else {
-                    break;
+                let at = match engines.earliest_end(&mut caches, block, pos) {
+                    Ok(Some(end)) => end.saturating_sub(1).max(pos),
+                    Ok(None) => break,
+                    // The DFA cannot answer (see `Engines`): check the next line.
+                    Err(_) => pos,
                 };
-                let start = memrchr(b'\n', &block[pos..m.start()]).map_or(pos, |i| pos + i + 1);
-                let end = memchr(b'\n', &block[m.start()..]).map_or(block.len(), |i| m.start() + i);
+                let start = memrchr(b'\n', &block[pos..at]).map_or(pos, |i| pos + i + 1);
+                let end = memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
                 counted_lines += count_lines(&block[counted_to..start]);
                 counted_to = start;
-                self.check_line(&block[start..end], first_line + counted_lines);
+                self.check_line(
+                    set,
+                    engines,
+                    &mut caches,
+                    &block[start..end],
+                    first_line + counted_lines,
+                );
                 pos = end + 1;
             }
+            self.caches = Some(caches);
         }
         self.found.lines += count_lines(block);
     }
 
-    /// Runs the set over one line and records new hits and hints.
-    fn check_line(&mut self, line: &[u8], line_number: u64) {
+    /// Checks one line outside a block: a line split across chunks, or the last one.
+    fn check_one(&mut self, line: &[u8], line_number: u64) {
+        let rules = Arc::clone(&self.rules);
+        let set = rules.sets().get(self.found.stream);
+        let Some(engines) = &set.dfa else {
+            return;
+        };
+        let mut caches = self.caches.take().unwrap_or_else(|| engines.caches());
+        self.check_line(set, engines, &mut caches, line, line_number);
+        self.caches = Some(caches);
+    }
+
+    /// Finds which patterns match one line and records new hits and hints.
+    fn check_line(
+        &mut self,
+        set: &LineSet,
+        engines: &Engines,
+        caches: &mut Caches,
+        line: &[u8],
+        line_number: u64,
+    ) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = &line[..line.len().min(MAX_LINE)];
-        let rules = Arc::clone(&self.rules);
-        let set = rules.sets().get(self.found.stream);
-        for index in &set.set.matches(line) {
-            match set.targets[index] {
+        engines.which_match(caches, line);
+        for pattern in caches.matched.iter() {
+            match set.targets[pattern.as_usize()] {
                 Target::Match(rule) => {
                     if self.found.hits.contains_key(&rule)
-                        || rules.rules[rule].exclude.iter().any(|re| re.is_match(line))
+                        || self.rules.rules[rule]
+                            .exclude
+                            .iter()
+                            .any(|re| re.is_match(line))
                     {
                         continue;
                     }
@@ -328,7 +438,7 @@ impl StreamMatcher {
                     if self.found.waits.contains_key(&rule) {
                         continue;
                     }
-                    if let Some(hint) = capture_wait(&rules.rules[rule].wait[k], line) {
+                    if let Some(hint) = capture_wait(&self.rules.rules[rule].wait[k], line) {
                         self.found.waits.insert(rule, hint);
                     }
                 }

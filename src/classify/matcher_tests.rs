@@ -236,3 +236,74 @@ fn a_matcher_can_move_to_a_relay_thread() {
     .unwrap();
     assert_eq!(found.matched_rules().count(), 1);
 }
+
+#[test]
+fn the_builtin_patterns_load_from_the_image_as_compiled() {
+    let rules = Rules::builtin();
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        let (patterns, _) = LineSet::patterns(&rules.rules, stream);
+        let loaded = nfa_image::decode(BUILTIN_IMAGE, &patterns)
+            .expect("build.rs made an image of exactly the built-in patterns");
+        let compiled = nfa_image::compiler().build_many(&patterns).unwrap();
+        assert_eq!(format!("{loaded:?}"), format!("{compiled:?}"));
+    }
+}
+
+#[test]
+fn a_matching_line_after_a_green_block_is_found() {
+    // The first block matches nothing (nothing but the DFA runs); the next holds a line that
+    // only the per-line check can attribute, and a wait hint.
+    let r = Arc::new(Rules::builtin());
+    let mut m = r.matcher(Stream::Stderr);
+    let green = "   Compiling serde v1.0.0\nok\n".repeat(1000);
+    m.observe(green.as_bytes());
+    m.observe(b"npm notice\ncurl: (7) Failed to connect to 127.0.0.1 port 9: Connection refused\n");
+    let found = m.finish();
+    let rule = r
+        .rules()
+        .iter()
+        .position(|rule| rule.name == "connection-refused")
+        .unwrap();
+    let hit = found.hit(rule).expect("the refused connection is found");
+    assert_eq!(hit.line_number, 2002);
+    assert_eq!(found.matched_rules().collect::<Vec<_>>(), vec![rule]);
+}
+
+#[test]
+fn user_rules_before_the_builtins_compile_at_run_time_and_match() {
+    let r = rules(USER);
+    let (patterns, _) = LineSet::patterns(&r.rules, Stream::Stdout);
+    assert!(nfa_image::decode(BUILTIN_IMAGE, &patterns).is_none());
+    let found = feed(
+        &r,
+        Stream::Stderr,
+        &[b"ok\nslow down, retry in 7 seconds\nboom 3\ncurl: (6) Could not resolve host: x\n"],
+    );
+    assert_eq!(found.hit(0).unwrap().line_number, 3);
+    assert_eq!(found.hit(1).unwrap().line_number, 2);
+    assert_eq!(found.wait(1), Some(WaitHint::After(Duration::from_secs(7))));
+    let dns = r
+        .rules()
+        .iter()
+        .position(|rule| rule.name == "dns")
+        .unwrap();
+    assert_eq!(found.hit(dns).unwrap().line_number, 4);
+}
+
+#[test]
+fn a_pattern_that_spans_a_line_feed_does_not_hide_a_later_match() {
+    // `\s` matches a line feed, so `a\s+b` matches across lines 1 and 2; line 2 matches
+    // `^b c$` on its own and must still be found.
+    let yaml = r"
+rules:
+  - name: across
+    category: transient
+    patterns: ['a\s+b']
+  - name: own
+    category: transient
+    patterns: ['^b c$']
+";
+    let found = feed(&rules(yaml), Stream::Stdout, &[b"x a\nb c\n"]);
+    assert_eq!(found.hit(0), None);
+    assert_eq!(found.hit(1).unwrap().line_number, 2);
+}

@@ -9,6 +9,14 @@ pub mod error;
 pub mod examples;
 pub mod lazy;
 pub mod matcher;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "build.rs encodes images; the library only decodes them"
+    )
+)]
+mod nfa_image;
 pub mod rules;
 pub mod schema;
 pub mod verdict;
