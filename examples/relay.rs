@@ -3,7 +3,10 @@
 //! stops an attempt. scripts/bench.sh runs both under hyperfine to tell the cost of matching
 //! from the cost of relaying, which `recover run` alone cannot: its built-in rules always apply.
 //!
-//! Usage: `relay on|off -- PROGRAM [ARGS...]`; exits with the command's exit code.
+//! `splice` is the floor for any relay, as a reference: the command's output moved to stdout
+//! with `splice(2)` (Linux; no copy through user space, nothing watching, no process group).
+//!
+//! Usage: `relay on|off|splice -- PROGRAM [ARGS...]`; exits with the command's exit code.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -17,6 +20,7 @@ fn main() {
     let rules = match args.next().as_deref().and_then(|a| a.to_str()) {
         Some("on") => Some(PlanRules::builtin()),
         Some("off") => None,
+        Some("splice") => splice_only(args),
         _ => usage(),
     };
     if args.next().as_deref() != Some("--".as_ref()) {
@@ -48,7 +52,34 @@ fn main() {
     std::process::exit(attempt.exit_code);
 }
 
+#[cfg(target_os = "linux")]
+fn splice_only(mut args: impl Iterator<Item = OsString>) -> ! {
+    use nix::fcntl::{SpliceFFlags, splice};
+    if args.next().as_deref() != Some("--".as_ref()) {
+        usage();
+    }
+    let Some(program) = args.next() else { usage() };
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let from = child.stdout.take().expect("a pipe");
+    let to = std::io::stdout();
+    while splice(&from, None, &to, None, 1 << 16, SpliceFFlags::SPLICE_F_MOVE).expect("splice") > 0
+    {
+    }
+    let status = child.wait().expect("the command ends");
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+#[cfg(not(target_os = "linux"))]
+fn splice_only(_args: impl Iterator<Item = OsString>) -> ! {
+    eprintln!("relay: splice is Linux only");
+    std::process::exit(2);
+}
+
 fn usage() -> ! {
-    eprintln!("usage: relay on|off -- PROGRAM [ARGS...]");
+    eprintln!("usage: relay on|off|splice -- PROGRAM [ARGS...]");
     std::process::exit(2);
 }

@@ -4,9 +4,11 @@
 #       (target: 5 ms or less);
 #   (b) relay cost: 200 MB of output through recover against the bare command, CPU time
 #       (user + sys, recover and the command together; target: 15% or less over the bare
-#       command), with the output going to a pipe and to /dev/null.
+#       command), with the output going to a pipe and to /dev/null; and, for issue 3, the same
+#       attempt through examples/relay.rs with and without the built-in rules watching it
+#       (target: the rules grow the relay's overhead by 10% or less).
 # Usage: scripts/bench.sh
-# Environment: RUNS (runs for (a), default 300), BIG_RUNS (runs for (b), default 15),
+# Environment: RUNS (runs for (a), default 300), BIG_RUNS (runs for (b), default 30),
 #              CARGO_TARGET_DIR (where cargo builds, default ./target).
 set -euo pipefail
 
@@ -14,7 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
 
 runs="${RUNS:-300}"
-big_runs="${BIG_RUNS:-15}"
+big_runs="${BIG_RUNS:-30}"
 bytes=200000000
 
 if ! command -v hyperfine >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
@@ -27,8 +29,9 @@ if ! command -v hyperfine >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; th
   ${sudo} apt-get install -y hyperfine jq
 fi
 
-cargo build --release --quiet
+cargo build --release --quiet --bin recover --example relay
 bin="${CARGO_TARGET_DIR:-${root}/target}/release/recover"
+relay="${CARGO_TARGET_DIR:-${root}/target}/release/examples/relay"
 if [[ ! -x "${bin}" ]]; then
   printf '::error::no release binary at %s\n' "${bin}" >&2
   exit 1
@@ -55,15 +58,21 @@ read -r bare_median bare_cpu bare_min < <(figures "${work}/startup.json" bare)
 read -r recover_median recover_cpu recover_min < <(figures "${work}/startup.json" recover)
 overhead_ms="$(jq -n --argjson a "${recover_median}" --argjson b "${bare_median}" '$a - $b')"
 
-declare -A cpu_bare cpu_recover
+declare -A cpu_bare cpu_recover cpu_off cpu_on cpu_splice
 for output in pipe null; do
   printf '\n== (b) %s bytes of output to %s, %s runs each\n' "${bytes}" "${output}" "${big_runs}"
   hyperfine --shell=none --warmup 2 --runs "${big_runs}" --output="${output}" \
     --export-json "${work}/big-${output}.json" \
     --command-name bare "head -c ${bytes} /dev/zero" \
-    --command-name recover "${bin} run --max-attempts 1 -- head -c ${bytes} /dev/zero"
+    --command-name recover "${bin} run --max-attempts 1 -- head -c ${bytes} /dev/zero" \
+    --command-name rules-off "${relay} off -- head -c ${bytes} /dev/zero" \
+    --command-name rules-on "${relay} on -- head -c ${bytes} /dev/zero" \
+    --command-name splice "${relay} splice -- head -c ${bytes} /dev/zero"
   read -r _ cpu_bare["${output}"] _ < <(figures "${work}/big-${output}.json" bare)
   read -r _ cpu_recover["${output}"] _ < <(figures "${work}/big-${output}.json" recover)
+  read -r _ cpu_off["${output}"] _ < <(figures "${work}/big-${output}.json" rules-off)
+  read -r _ cpu_on["${output}"] _ < <(figures "${work}/big-${output}.json" rules-on)
+  read -r _ cpu_splice["${output}"] _ < <(figures "${work}/big-${output}.json" splice)
 done
 
 # (c) Peak memory while 1 GiB of binary output with log lines passes through, rules on.
@@ -96,4 +105,12 @@ for output in pipe null; do
   printf '(b) output to %s: CPU bare %.0f ms, through recover %.0f ms, %+.0f%% (target <= 15%%: %s)\n' \
     "${output}" "${cpu_bare[${output}]}" "${cpu_recover[${output}]}" "${extra}" \
     "$(verdict "${extra}" 15)"
+  growth="$(jq -n --argjson on "${cpu_on[${output}]}" --argjson off "${cpu_off[${output}]}" \
+    --argjson b "${cpu_bare[${output}]}" '($on - $off) / ($off - $b) * 100')"
+  printf '    rules: one attempt without rules %.0f ms, with the built-in rules %.0f ms; the rules grow the relay overhead by %+.0f%% (target <= 10%%: %s)\n' \
+    "${cpu_off[${output}]}" "${cpu_on[${output}]}" "${growth}" "$(verdict "${growth}" 10)"
+  floor="$(jq -n --argjson s "${cpu_splice[${output}]}" --argjson b "${cpu_bare[${output}]}" \
+    '($s - $b) / $b * 100')"
+  printf '    floor: a relay that only splices (no copy, nothing watching) %.0f ms, %+.0f%%\n' \
+    "${cpu_splice[${output}]}" "${floor}"
 done
