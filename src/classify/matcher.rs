@@ -8,11 +8,8 @@
 //! Speed comes from scanning whole blocks of lines at once: one lazy DFA holding every pattern
 //! of the stream finds the next line that can match anything, stopping at the earliest match
 //! end, and only that line is searched again to tell which patterns matched. Most log lines match
-//! nothing, so most bytes see the DFA once.
-//!
-//! The built-in patterns are compiled when recover is built (see `nfa_image.rs` and `build.rs`):
-//! loading them costs a few milliseconds instead of the tens that parsing and compiling some
-//! 500 patterns would, and a command whose output matches nothing pays that little only.
+//! nothing, so most bytes see the DFA once. The DFA and the patterns it holds are in
+//! [`line_set`](super::line_set).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,205 +17,14 @@ use std::sync::Arc;
 use memchr::{memchr, memrchr};
 use regex::bytes::Regex;
 
-use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::nfa::thompson::{NFA, pikevm};
-use regex_automata::{Input, MatchError, MatchKind, PatternSet};
-
-use super::nfa_image;
-use super::rules::{Rule, Rules, RulesError, StreamSelector, build_regex};
+use super::line_set::{Caches, Engines, LineSet, Target};
+use super::rules::{Rules, build_regex};
 use super::wait::{WaitHint, parse_hint};
 use crate::exec::stream::{Observer, Stream};
 
 /// The longest line the matcher looks at, in bytes. Longer lines are cut for matching (never
 /// for the relay): error messages are short, and the cut bounds both memory and time per line.
 pub const MAX_LINE: usize = 4096;
-
-/// The most memory each lazy DFA's cache may take, in bytes. Past it the cache is cleared and
-/// rebuilt as lines come: a little slower on pathological output, but recover's memory stays
-/// small whatever the command prints.
-const DFA_CACHE_LIMIT: usize = 2 * 1024 * 1024;
-
-/// The built-in patterns, compiled by `build.rs`.
-const BUILTIN_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin.nfa"));
-
-/// What one pattern in a stream's set stands for.
-#[derive(Debug, Clone, Copy)]
-enum Target {
-    /// A rule's pattern: the line matches the rule (unless an exclusion vetoes it).
-    Match(usize),
-    /// A rule's wait pattern, by rule and position in its `wait` list.
-    Wait(usize, usize),
-}
-
-/// The compiled patterns of one stream.
-#[derive(Debug, Clone)]
-pub(super) struct LineSet {
-    /// Every pattern in one lazy DFA; `None` when there are no patterns.
-    dfa: Option<Engines>,
-    targets: Vec<Target>,
-}
-
-/// Two engines over one NFA. The lazy DFA does the work; the `PikeVM` answers only if the DFA
-/// cannot, which the configuration rules out (no quit bytes, no give-up threshold), but an
-/// answer is cheap to keep and better than a panic in the relay.
-#[derive(Debug, Clone)]
-struct Engines {
-    dfa: DFA,
-    pikevm: pikevm::PikeVM,
-}
-
-/// The mutable search state of one stream's [`Engines`].
-#[derive(Debug)]
-struct Caches {
-    dfa: Cache,
-    pikevm: Option<pikevm::Cache>,
-    /// The patterns that matched the line being checked.
-    matched: PatternSet,
-}
-
-/// The compiled patterns of both streams.
-#[derive(Debug)]
-pub(super) struct LineSets {
-    stdout: LineSet,
-    stderr: LineSet,
-}
-
-impl LineSets {
-    /// Compiles the patterns of `rules` for each stream.
-    pub(super) fn build(rules: &[Rule]) -> Result<LineSets, RulesError> {
-        let stdout = LineSet::build(rules, Stream::Stdout)?;
-        // Most rules watch both streams: when the two sets hold the same patterns, compile once
-        // and share (the compiled NFA is reference-counted, so a clone is cheap).
-        let stderr = if rules.iter().all(|r| r.stream == StreamSelector::Both) {
-            stdout.clone()
-        } else {
-            LineSet::build(rules, Stream::Stderr)?
-        };
-        Ok(LineSets { stdout, stderr })
-    }
-
-    fn get(&self, stream: Stream) -> &LineSet {
-        match stream {
-            Stream::Stdout => &self.stdout,
-            Stream::Stderr => &self.stderr,
-        }
-    }
-}
-
-impl LineSet {
-    fn build(rules: &[Rule], stream: Stream) -> Result<LineSet, RulesError> {
-        let (patterns, targets) = LineSet::patterns(rules, stream);
-        if patterns.is_empty() {
-            return Ok(LineSet { dfa: None, targets });
-        }
-        let too_big = |e: Box<dyn std::error::Error + Send + Sync>| RulesError::Set {
-            stream: stream_name(stream),
-            source: e,
-        };
-        let nfa = match nfa_image::decode(BUILTIN_IMAGE, &patterns) {
-            Some(nfa) => nfa,
-            None => nfa_image::compiler()
-                .build_many(&patterns)
-                .map_err(|e| too_big(Box::new(e)))?,
-        };
-        let engines = Engines::new(nfa).map_err(|e| too_big(e))?;
-        Ok(LineSet {
-            dfa: Some(engines),
-            targets,
-        })
-    }
-
-    /// The patterns the rules watch `stream` with, in order (each rule's patterns, then its wait
-    /// patterns, rule by rule; `build.rs` lists the built-ins in the same order), and what each
-    /// stands for.
-    fn patterns(rules: &[Rule], stream: Stream) -> (Vec<&str>, Vec<Target>) {
-        let mut patterns: Vec<&str> = Vec::new();
-        let mut targets = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            if !rule.stream.covers(stream) {
-                continue;
-            }
-            for pattern in &rule.patterns {
-                patterns.push(pattern);
-                targets.push(Target::Match(index));
-            }
-            for (k, wait) in rule.wait.iter().enumerate() {
-                patterns.push(wait.as_str());
-                targets.push(Target::Wait(index, k));
-            }
-        }
-        (patterns, targets)
-    }
-}
-
-impl Engines {
-    fn new(nfa: NFA) -> Result<Engines, Box<regex_automata::hybrid::BuildError>> {
-        // `MatchKind::All` keeps every pattern alive in the DFA's states, so that one DFA
-        // answers both questions: where the earliest match ends, and which patterns match a
-        // line (an overlapping search, as a `RegexSet` does).
-        let dfa = DFA::builder()
-            .configure(
-                DFA::config()
-                    .match_kind(MatchKind::All)
-                    .cache_capacity(DFA_CACHE_LIMIT)
-                    .skip_cache_capacity_check(true),
-            )
-            .build_from_nfa(nfa.clone())
-            .map_err(Box::new)?;
-        let pikevm = pikevm::PikeVM::builder()
-            .configure(pikevm::Config::new().match_kind(MatchKind::All))
-            .build_from_nfa(nfa)
-            .expect("a PikeVM accepts any NFA the lazy DFA accepts");
-        Ok(Engines { dfa, pikevm })
-    }
-
-    fn caches(&self) -> Caches {
-        Caches {
-            dfa: self.dfa.create_cache(),
-            pikevm: None,
-            matched: PatternSet::new(self.dfa.pattern_len()),
-        }
-    }
-
-    /// The end of the earliest match in `block` at or after `from`, if any.
-    fn earliest_end(
-        &self,
-        caches: &mut Caches,
-        block: &[u8],
-        from: usize,
-    ) -> Result<Option<usize>, MatchError> {
-        let input = Input::new(block).range(from..).earliest(true);
-        Ok(self
-            .dfa
-            .try_search_fwd(&mut caches.dfa, &input)?
-            .map(|m| m.offset()))
-    }
-
-    /// Fills `caches.matched` with the patterns that match `line`.
-    fn which_match(&self, caches: &mut Caches, line: &[u8]) {
-        let input = Input::new(line);
-        caches.matched.clear();
-        if self
-            .dfa
-            .try_which_overlapping_matches(&mut caches.dfa, &input, &mut caches.matched)
-            .is_err()
-        {
-            caches.matched.clear();
-            let cache = caches
-                .pikevm
-                .get_or_insert_with(|| self.pikevm.create_cache());
-            self.pikevm
-                .which_overlapping_matches(cache, &input, &mut caches.matched);
-        }
-    }
-}
-
-fn stream_name(stream: Stream) -> &'static str {
-    match stream {
-        Stream::Stdout => "stdout",
-        Stream::Stderr => "stderr",
-    }
-}
 
 /// A line that matched a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

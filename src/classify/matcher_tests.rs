@@ -2,6 +2,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
+use crate::classify::line_set::BUILTIN_IMAGE;
+use crate::classify::nfa_image;
 use crate::classify::{Category, ExitFacts, WaitHint};
 
 fn rules(yaml: &str) -> Arc<Rules> {

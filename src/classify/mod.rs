@@ -8,6 +8,7 @@ pub mod command;
 pub mod error;
 pub mod examples;
 pub mod lazy;
+mod line_set;
 pub mod matcher;
 #[cfg_attr(
     not(test),
@@ -204,7 +205,7 @@ mod tests {
     #[test]
     fn the_builtin_line_sets_compile() {
         let rules = rules::Rules::builtin();
-        assert!(matcher::LineSets::build(rules.rules()).is_ok());
+        assert!(line_set::LineSets::build(rules.rules()).is_ok());
     }
 
     /// The built-in patterns skip the one-by-one checks at start-up, so they are made here.

@@ -20,7 +20,8 @@ use serde_saphyr::Spanned;
 pub use super::error::{Origin, RegexField, RulesError};
 pub use super::schema::{Examples, RuleSpec, RulesFile, StreamSelector};
 
-use super::matcher::{LineSets, check_not_empty};
+use super::line_set::LineSets;
+use super::matcher::check_not_empty;
 use super::{Category, Severity};
 
 /// The largest rules input we read, in bytes. Real rules files are a few kilobytes; the cap keeps
