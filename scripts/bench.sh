@@ -2,13 +2,13 @@
 # Benchmarks recover against the bare command, for issue 2's acceptance:
 #   (a) overhead: `recover run --max-attempts 1 -- true` against `true`, median wall time
 #       (target: 5 ms or less);
-#   (b) relay cost: 200 MB of output through recover against the bare command, CPU time
+#   (b) relay cost: 200 MB of output through recover against the bare command, median CPU time
 #       (user + sys, recover and the command together; target: 15% or less over the bare
 #       command), with the output going to a pipe and to /dev/null; and, for issue 3, the same
 #       attempt through examples/relay.rs with and without the built-in rules watching it
 #       (target: the rules grow the relay's overhead by 10% or less).
 # Usage: scripts/bench.sh
-# Environment: RUNS (runs for (a), default 300), BIG_RUNS (runs for (b), default 30),
+# Environment: RUNS (runs for (a), default 300), BIG_RUNS (runs for (b), default 40),
 #              CARGO_TARGET_DIR (where cargo builds, default ./target).
 set -euo pipefail
 
@@ -16,7 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
 
 runs="${RUNS:-300}"
-big_runs="${BIG_RUNS:-30}"
+big_runs="${BIG_RUNS:-40}"
 bytes=200000000
 
 if ! command -v hyperfine >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
@@ -58,21 +58,25 @@ read -r bare_median bare_cpu bare_min < <(figures "${work}/startup.json" bare)
 read -r recover_median recover_cpu recover_min < <(figures "${work}/startup.json" recover)
 overhead_ms="$(jq -n --argjson a "${recover_median}" --argjson b "${bare_median}" '$a - $b')"
 
+# (b) CPU per run from wait4's rusage, the runs of all five commands interleaved so that a
+# change in the machine's load hits each alike (hyperfine runs one command after the other, and
+# on a shared machine that skews a comparison of means by more than the effect measured).
 declare -A cpu_bare cpu_recover cpu_off cpu_on cpu_splice
 for output in pipe null; do
-  printf '\n== (b) %s bytes of output to %s, %s runs each\n' "${bytes}" "${output}" "${big_runs}"
-  hyperfine --shell=none --warmup 2 --runs "${big_runs}" --output="${output}" \
-    --export-json "${work}/big-${output}.json" \
-    --command-name bare "head -c ${bytes} /dev/zero" \
-    --command-name recover "${bin} run --max-attempts 1 -- head -c ${bytes} /dev/zero" \
-    --command-name rules-off "${relay} off -- head -c ${bytes} /dev/zero" \
-    --command-name rules-on "${relay} on -- head -c ${bytes} /dev/zero" \
-    --command-name splice "${relay} splice -- head -c ${bytes} /dev/zero"
-  read -r _ cpu_bare["${output}"] _ < <(figures "${work}/big-${output}.json" bare)
-  read -r _ cpu_recover["${output}"] _ < <(figures "${work}/big-${output}.json" recover)
-  read -r _ cpu_off["${output}"] _ < <(figures "${work}/big-${output}.json" rules-off)
-  read -r _ cpu_on["${output}"] _ < <(figures "${work}/big-${output}.json" rules-on)
-  read -r _ cpu_splice["${output}"] _ < <(figures "${work}/big-${output}.json" splice)
+  printf '\n== (b) %s bytes of output to %s, %s interleaved runs each\n' "${bytes}" "${output}" "${big_runs}"
+  python3 scripts/cpu-bench.py --runs "${big_runs}" --output "${output}" \
+    "bare=head -c ${bytes} /dev/zero" \
+    "recover=${bin} run --max-attempts 1 -- head -c ${bytes} /dev/zero" \
+    "rules-off=${relay} off -- head -c ${bytes} /dev/zero" \
+    "rules-on=${relay} on -- head -c ${bytes} /dev/zero" \
+    "splice=${relay} splice -- head -c ${bytes} /dev/zero" \
+    2>/dev/null | tee "${work}/big-${output}.json"
+  median() { jq -r --arg name "$1" '.[$name].median_ms' "${work}/big-${output}.json"; }
+  cpu_bare["${output}"]="$(median bare)"
+  cpu_recover["${output}"]="$(median recover)"
+  cpu_off["${output}"]="$(median rules-off)"
+  cpu_on["${output}"]="$(median rules-on)"
+  cpu_splice["${output}"]="$(median splice)"
 done
 
 # (c) Peak memory while 1 GiB of binary output with log lines passes through, rules on.
@@ -102,7 +106,7 @@ printf '(c) peak RSS with 1 GiB of output: %s KiB (target <= 16384 KiB: %s)\n' \
 for output in pipe null; do
   extra="$(jq -n --argjson r "${cpu_recover[${output}]}" --argjson b "${cpu_bare[${output}]}" \
     '($r - $b) / $b * 100')"
-  printf '(b) output to %s: CPU bare %.0f ms, through recover %.0f ms, %+.0f%% (target <= 15%%: %s)\n' \
+  printf '(b) output to %s, median CPU: bare %.0f ms, through recover %.0f ms, %+.0f%% (target <= 15%%: %s)\n' \
     "${output}" "${cpu_bare[${output}]}" "${cpu_recover[${output}]}" "${extra}" \
     "$(verdict "${extra}" 15)"
   growth="$(jq -n --argjson on "${cpu_on[${output}]}" --argjson off "${cpu_off[${output}]}" \

@@ -228,7 +228,7 @@ impl StreamMatcher {
                         || self.rules.rules[rule]
                             .exclude
                             .iter()
-                            .any(|re| re.is_match(line))
+                            .any(|re| re.regex().is_match(line))
                     {
                         continue;
                     }
@@ -244,7 +244,7 @@ impl StreamMatcher {
                     if self.found.waits.contains_key(&rule) {
                         continue;
                     }
-                    if let Some(hint) = capture_wait(&self.rules.rules[rule].wait[k], line) {
+                    if let Some(hint) = capture_wait(self.rules.rules[rule].wait[k].regex(), line) {
                         self.found.waits.insert(rule, hint);
                     }
                 }

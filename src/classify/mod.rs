@@ -228,6 +228,34 @@ mod tests {
         }
     }
 
+    /// The built-in exclusions and wait patterns are compiled on first use, unchecked: they
+    /// are checked here, as a user's are when loaded.
+    #[test]
+    fn every_builtin_exclusion_and_wait_pattern_compiles() {
+        let rules = rules::Rules::builtin();
+        let mut waits = 0;
+        for rule in rules.rules() {
+            for re in &rule.exclude {
+                assert!(
+                    rules::build_regex(re.as_str()).is_ok(),
+                    "rule {}",
+                    rule.name
+                );
+            }
+            for re in &rule.wait {
+                let compiled = rules::build_regex(re.as_str());
+                assert!(
+                    compiled.is_ok_and(|c| c.captures_len() >= 2),
+                    "rule {}: wait {} needs a capture group",
+                    rule.name,
+                    re.as_str()
+                );
+                waits += 1;
+            }
+        }
+        assert!(waits > 0);
+    }
+
     fn facts(exit_code: i32, signal: Option<i32>, timed_out: bool) -> ExitFacts {
         ExitFacts {
             exit_code,

@@ -51,16 +51,61 @@ pub struct Rule {
     pub signals: Vec<i32>,
     /// The patterns as written.
     pub patterns: Vec<String>,
-    /// Compiled exclusions.
-    pub exclude: Vec<Regex>,
-    /// Compiled wait patterns.
-    pub wait: Vec<Regex>,
+    /// Exclusions.
+    pub exclude: Vec<RuleRegex>,
+    /// Wait patterns.
+    pub wait: Vec<RuleRegex>,
     /// The streams its patterns look at.
     pub stream: StreamSelector,
     /// Where it was written.
     pub origin: Origin,
     /// Sample lines from the rules file.
     pub examples: Examples,
+}
+
+/// One exclusion or wait regex of a rule, compiled on first use.
+///
+/// These regexes are only needed on a line that a rule's patterns matched, which most runs never
+/// see: compiling the built-in ones at load time cost more than loading the rest of the rules.
+/// A user's regexes are compiled when loaded, to report errors before anything runs; the
+/// built-in ones are checked by the test suite.
+#[derive(Debug, Clone)]
+pub struct RuleRegex {
+    pattern: String,
+    compiled: OnceLock<Regex>,
+}
+
+impl RuleRegex {
+    /// A regex known to compile, compiled when first used.
+    fn trusted(pattern: String) -> RuleRegex {
+        RuleRegex {
+            pattern,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// A regex compiled now.
+    fn checked(pattern: String) -> Result<RuleRegex, regex::Error> {
+        let compiled = OnceLock::from(build_regex(&pattern)?);
+        Ok(RuleRegex { pattern, compiled })
+    }
+
+    /// The regex as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The compiled regex.
+    ///
+    /// # Panics
+    /// If a trusted regex does not compile, which the test suite rules out for the built-ins.
+    #[must_use]
+    pub fn regex(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            build_regex(&self.pattern).expect("the built-in regexes compile (tested)")
+        })
+    }
 }
 
 /// The effective rules, compiled, in priority order.
@@ -257,10 +302,10 @@ fn compile_rule(
         .iter()
         .map(|s| signal_number(s).ok_or_else(|| rule_error(format!("unknown signal \"{s}\""))))
         .collect::<Result<Vec<_>, _>>()?;
-    let regex = |field, list: &[Spanned<String>]| -> Result<Vec<Regex>, RulesError> {
+    let regex = |field, list: &[Spanned<String>]| -> Result<Vec<RuleRegex>, RulesError> {
         list.iter()
             .map(|p| {
-                build_regex(&p.value).map_err(|source| RulesError::Regex {
+                RuleRegex::checked(p.value.clone()).map_err(|source| RulesError::Regex {
                     input: origin.clone(),
                     rule: name.clone(),
                     field,
@@ -271,9 +316,14 @@ fn compile_rule(
             })
             .collect()
     };
-    // The built-in patterns are checked by the test suite; compiling each of them alone at
-    // every start would double recover's start-up time for nothing.
+    // The built-in regexes are checked by the test suite; compiling each of them alone at
+    // every start would double the cost of loading the rules for nothing.
     let trusted = matches!(origin, Origin::Builtin);
+    let lazy = |list: Vec<Spanned<String>>| -> Vec<RuleRegex> {
+        list.into_iter()
+            .map(|p| RuleRegex::trusted(p.value))
+            .collect()
+    };
     if !trusted {
         regex(RegexField::Pattern, &spec.patterns)?;
     }
@@ -287,19 +337,19 @@ fn compile_rule(
             p.value
         )));
     }
-    let exclude = regex(RegexField::Exclude, &spec.exclude)?;
-    let wait = regex(RegexField::Wait, &spec.wait)?;
-    if let Some((p, _)) = spec
-        .wait
-        .iter()
-        .zip(&wait)
-        .find(|(_, re)| re.captures_len() < 2)
-    {
-        return Err(rule_error(format!(
-            "wait pattern \"{}\" has no capture group",
-            p.value
-        )));
-    }
+    let (exclude, wait) = if trusted {
+        (lazy(spec.exclude), lazy(spec.wait))
+    } else {
+        let exclude = regex(RegexField::Exclude, &spec.exclude)?;
+        let wait = regex(RegexField::Wait, &spec.wait)?;
+        if let Some(re) = wait.iter().find(|re| re.regex().captures_len() < 2) {
+            return Err(rule_error(format!(
+                "wait pattern \"{}\" has no capture group",
+                re.as_str()
+            )));
+        }
+        (exclude, wait)
+    };
     Ok(Rule {
         category: spec.category,
         severity: spec
