@@ -162,18 +162,15 @@ impl Engines {
         }
     }
 
-    /// The end of the earliest match in `block` at or after `from`, if any.
+    /// The end of the earliest match in `block` at or after `from`, if any (see [`super::lanes`]
+    /// for the one case where it is the earliest match that stays within a half of the block).
     pub(super) fn earliest_end(
         &self,
         caches: &mut Caches,
         block: &[u8],
         from: usize,
     ) -> Result<Option<usize>, MatchError> {
-        let input = Input::new(block).range(from..).earliest(true);
-        Ok(self
-            .dfa
-            .try_search_fwd(&mut caches.dfa, &input)?
-            .map(|m| m.offset()))
+        super::lanes::earliest_end(&self.dfa, &mut caches.dfa, block, from)
     }
 
     /// Fills `caches.matched` with the patterns that match `line`.

@@ -309,3 +309,32 @@ rules:
     assert_eq!(found.hit(0), None);
     assert_eq!(found.hit(1).unwrap().line_number, 2);
 }
+
+/// Every fixture log, padded so that each block is long enough to be searched in two lanes,
+/// gives the same findings as when fed in pieces too small to split (one search per block).
+#[test]
+fn two_lanes_find_what_one_search_finds() {
+    let r = Arc::new(Rules::builtin());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
+    let filler = "   Compiling serde v1.0.0\n\nok: 200 items\n".repeat(60);
+    let mut compared = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let log = std::fs::read(&path).unwrap();
+        // The log at the start, the middle and the end of a long text, so that its lines fall
+        // into either lane and across the split.
+        let mut text = Vec::new();
+        for _ in 0..3 {
+            text.extend_from_slice(&log);
+            text.extend_from_slice(filler.as_bytes());
+        }
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let whole = feed(&r, stream, &[&text]);
+            let pieces: Vec<&[u8]> = text.chunks(700).collect();
+            let small = feed(&r, stream, &pieces);
+            assert_eq!(whole, small, "{}", path.display());
+        }
+        compared += 1;
+    }
+    assert!(compared >= 100, "only {compared} fixture logs");
+}

@@ -7,6 +7,7 @@
 pub mod command;
 pub mod error;
 pub mod examples;
+mod lanes;
 pub mod lazy;
 mod line_set;
 pub mod matcher;
