@@ -129,6 +129,24 @@ impl Lane {
         self.at += 1;
         Ok(())
     }
+
+    /// Steps to the lane's end or match; `false` if the cache was cleared meanwhile (after
+    /// `clears` clearings), which makes the other lane's state meaningless.
+    fn run_out(
+        &mut self,
+        dfa: &DFA,
+        cache: &mut Cache,
+        block: &[u8],
+        clears: usize,
+    ) -> Result<bool, MatchError> {
+        while self.progress == Progress::Searching {
+            self.step(dfa, cache, block)?;
+            if cache.clear_count() != clears {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 fn gave_up(at: usize) -> MatchError {
@@ -171,20 +189,14 @@ fn two_lanes(
         }
     }
     // The first lane's match, if any, comes before anything in the second.
-    while first.progress == Progress::Searching {
-        first.step(dfa, cache, block)?;
-        if cache.clear_count() != clears {
-            return Ok(None);
-        }
+    if !first.run_out(dfa, cache, block, clears)? {
+        return Ok(None);
     }
     if let Progress::Matched(end) = first.progress {
         return Ok(Some(end));
     }
-    while second.progress == Progress::Searching {
-        second.step(dfa, cache, block)?;
-        if cache.clear_count() != clears {
-            return Ok(None);
-        }
+    if !second.run_out(dfa, cache, block, clears)? {
+        return Ok(None);
     }
     Ok(match second.progress {
         Progress::Matched(end) => Some(end),

@@ -10,6 +10,8 @@
 //! file of that name. Whenever the answer is not certain here (a relative or empty `PATH`
 //! entry, which depends on the child's working directory, or no match at all), nothing is
 //! resolved and the standard library searches as before, so errors stay exactly the same.
+//! (The `which` crate, used to find shells, resolves relative entries against a directory of
+//! its choosing, and so is not used here.)
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
