@@ -93,7 +93,7 @@ fn only_zombies(_pgid: Pid) -> bool {
 /// unprivileged process. A fast producer then fills 16 times fewer pipe buffers between two
 /// wake-ups of the relay than with the default 64 KiB.
 #[cfg(target_os = "linux")]
-const PIPE_CAPACITY: i32 = 1024 * 1024;
+pub const PIPE_CAPACITY: i32 = 1024 * 1024;
 
 /// Widens the pipe behind `read_end`, when the system allows it; a refusal (the user's pipe
 /// memory quota is spent) only leaves the default size.
