@@ -117,7 +117,8 @@ fn stdout_carries_only_the_commands_bytes_outside_actions() {
 #[test]
 fn output_is_relayed_as_it_comes() {
     // The command prints a line, then waits for the test to have seen it: recover must pass
-    // the line on at once, not when the command ends (it would end only at its timeout).
+    // the line on at once, not when the command ends (it would end only at its timeout), nor
+    // when more output comes. The line is longer than a page, as a fast producer's writes are.
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let test = Test::new().args([
@@ -128,7 +129,7 @@ fn output_is_relayed_as_it_comes() {
         "--kill-grace-seconds",
         "1",
         "--command",
-        "echo first; while [ ! -e go ]; do sleep 0.05; done; echo second",
+        "printf 'first%05000d\\n' 0; while [ ! -e go ]; do sleep 0.05; done; echo second",
     ]);
     let dir = test.path().to_owned();
     let started = Instant::now();
@@ -147,7 +148,7 @@ fn output_is_relayed_as_it_comes() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(line, "first\n");
+    assert_eq!(line, format!("first{}\n", "0".repeat(5000)));
     assert_eq!(rest, "second\n");
     assert_eq!(status.code(), Some(0));
     assert!(
