@@ -3,8 +3,8 @@
 //! stops an attempt. scripts/bench.sh runs both under hyperfine to tell the cost of matching
 //! from the cost of relaying, which `recover run` alone cannot: its built-in rules always apply.
 //!
-//! `splice` is the floor for any relay, as a reference: the command's output moved to stdout
-//! with `splice(2)` (Linux; no copy through user space, nothing watching, no process group).
+//! `splice` is a reference: the command's output moved to stdout with `splice(2)` through the
+//! default 64 KiB pipe (Linux; no copy through user space, nothing watching, no process group).
 //!
 //! Usage: `relay on|off|splice -- PROGRAM [ARGS...]`; exits with the command's exit code.
 

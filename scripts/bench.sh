@@ -126,8 +126,8 @@ for output in pipe null; do
   printf '    rules: one attempt without rules %.0f ms (%+.0f%%), with the built-in rules %.0f ms (%+.0f%%): the rules grow the overhead by %+.0f points (%s)\n' \
     "${cpu_off[${output}]}" "${off_pct}" "${cpu_on[${output}]}" "${on_pct}" "${growth}" \
     "${verdict_text}"
-  floor="$(jq -n --argjson s "${cpu_splice[${output}]}" --argjson b "${cpu_bare[${output}]}" \
+  reference="$(jq -n --argjson s "${cpu_splice[${output}]}" --argjson b "${cpu_bare[${output}]}" \
     '($s - $b) / $b * 100')"
   printf '    reference: a relay that only splices (no copy, nothing watching) %.0f ms, %+.0f%%\n' \
-    "${cpu_splice[${output}]}" "${floor}"
+    "${cpu_splice[${output}]}" "${reference}"
 done
