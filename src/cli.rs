@@ -23,6 +23,7 @@ use crate::report::{self, Report, outputs};
 use crate::run::{self, Context, Outcome, SystemTime};
 use crate::state::store::{self, Store};
 use crate::state::{self, Shared, inspect};
+use crate::task::command::{TaskArgs, run_tasks};
 
 /// recover runs a command and makes a flaky CI step recover on its own: it retries failed
 /// attempts with backoff, stops the attempt's whole process tree on timeout, and says clearly
@@ -56,6 +57,8 @@ pub enum Command {
     /// Show or reset the circuits and the retry budget kept in a state directory.
     #[command(subcommand)]
     State(StateCommand),
+    /// Run tasks of recover.yml (commands with their retry policies), or list them.
+    Task(TaskArgs),
 }
 
 /// `recover state show` and `recover state reset`.
@@ -161,6 +164,7 @@ pub fn main() -> i32 {
         }
         Some(Command::Rules(args)) => run_rules(&args, std::io::stdout().lock()),
         Some(Command::State(command)) => return state_command(command),
+        Some(Command::Task(args)) => return run_tasks(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", with_causes(&error));
@@ -214,7 +218,7 @@ fn state_command(command: StateCommand) -> i32 {
     }
 }
 
-fn is_actions() -> bool {
+pub(crate) fn is_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
@@ -229,18 +233,27 @@ fn run_command(args: RunArgs) -> i32 {
         Ok(plan) => plan,
         Err(errors) => return refuse(&Error::Plan(errors), actions),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => return refuse(&Error::Runtime(error), actions),
     };
-    runtime.block_on(execute(&plan, actions))
+    runtime.block_on(async {
+        match Cancel::listen() {
+            Ok(mut cancel) => execute(&plan, actions, &mut cancel).await.exit_code,
+            Err(error) => refuse(&Error::Runtime(error), actions),
+        }
+    })
+}
+
+/// The runtime recover runs a plan on: one thread is enough, the relays have their own.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// Reports misuse: one `::error::` per problem, `exit_error` and `exit_code=2` as outputs.
-fn refuse(error: &Error, actions: bool) -> i32 {
+pub(crate) fn refuse(error: &Error, actions: bool) -> i32 {
     let mut log = Log::new(actions);
     match error {
         Error::Plan(problems) => {
@@ -261,12 +274,21 @@ fn refuse(error: &Error, actions: bool) -> i32 {
     code
 }
 
-async fn execute(plan: &Plan, actions: bool) -> i32 {
+/// How one run of a plan ended, for `recover task`, which runs several.
+pub(crate) struct Finished {
+    /// recover's exit code for this run.
+    pub exit_code: i32,
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// Attempts of the command (the fallback not counted), as `total_attempts`.
+    pub attempts: usize,
+    /// The whole run, waits included.
+    pub duration: std::time::Duration,
+}
+
+/// Runs a plan and reports it: log, outputs, summary, report file.
+pub(crate) async fn execute(plan: &Plan, actions: bool, cancel: &mut Cancel) -> Finished {
     let mut log = Log::new(actions);
-    let mut cancel = match Cancel::listen() {
-        Ok(cancel) => cancel,
-        Err(error) => return refuse(&Error::Runtime(error), actions),
-    };
     let env = BaseEnv::current();
     let work_dir = work_dir(&env);
     let waits = WaitPolicy::waits_from_entropy(&plan.policy.waits);
@@ -288,7 +310,7 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
         log: &mut log,
         shared: shared.as_mut(),
     };
-    let result = run::run(plan, ctx, &mut cancel).await;
+    let result = run::run(plan, ctx, cancel).await;
     let report = Report::new(plan, &result);
     if let Some((kind, message)) = report.final_annotation() {
         log.annotate(kind, &message, true);
@@ -304,7 +326,12 @@ async fn execute(plan: &Plan, actions: bool) -> i32 {
             path.display()
         ));
     }
-    report.exit_code()
+    Finished {
+        exit_code: report.exit_code(),
+        outcome: result.outcome,
+        attempts: report.attempt_count(),
+        duration: result.duration,
+    }
 }
 
 /// The job summary under Actions (`$GITHUB_STEP_SUMMARY`), the table on stderr elsewhere.

@@ -9,6 +9,8 @@
 //! Outcome ─> report (log, annotations, outputs) ─> exit code
 //! ```
 //!
+//! `recover task` runs the tasks of `recover.yml` through the same loop, one plan each.
+//!
 //! `main.rs` only parses the command line and exits with the code [`cli::main`] returns.
 
 pub mod classify;
@@ -20,3 +22,4 @@ pub mod policy;
 pub mod report;
 pub mod run;
 pub mod state;
+pub mod task;

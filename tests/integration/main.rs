@@ -19,5 +19,6 @@ mod report;
 mod side_files;
 mod signals;
 mod state;
+mod tasks;
 mod timeout;
 mod waits;
