@@ -5,6 +5,7 @@
 //! loop:  exec::run ─> Attempt { exit, duration, tails }
 //!        classify ─> Classification { category, rule, wait hint }
 //!        policy::decide ─> Decision: succeed | retry after a wait | give up
+//!        a GitHub rate limit with no wait in the output: github ─> GET /rate_limit ─> the reset
 //! state: the circuit (skip while open) and the retry budget, shared through state_dir files
 //! Outcome ─> report (log, annotations, outputs) ─> exit code
 //! ```
@@ -17,6 +18,7 @@ pub mod classify;
 pub mod cli;
 pub mod error;
 pub mod exec;
+pub mod github;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -327,6 +327,29 @@ pub fn decide(policy: &Policy, s: &Situation<'_>) -> Decision {
     Decision::Retry { wait, from_hint }
 }
 
+/// The built-in rule for GitHub's rate limits (`builtin.yml`): after a failure it classified,
+/// the engine may ask the GitHub API when the limit resets.
+pub const GITHUB_RATE_LIMIT_RULE: &str = "github-rate-limit";
+
+/// Whether to ask the GitHub API when its rate limit resets before deciding again with that
+/// time as the hinted wait: the failure is a GitHub rate limit, its output named no wait, and
+/// only the wait stands between it and a retry (the backoff's wait was chosen, or it would not
+/// fit before the deadline, where a shorter reset might).
+#[must_use]
+pub fn asks_rate_limit_reset(s: &Situation<'_>, decision: &Decision) -> bool {
+    let waiting = matches!(
+        decision,
+        Decision::Retry {
+            from_hint: false,
+            ..
+        } | Decision::GiveUp(GiveUp::Deadline)
+    );
+    waiting
+        && s.hinted_wait.is_none()
+        && s.classification.category == Category::RateLimit
+        && s.classification.rule.as_deref() == Some(GITHUB_RATE_LIMIT_RULE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,5 +622,61 @@ mod tests {
         assert_eq!(decide(&p, &s), Decision::GiveUp(GiveUp::Deadline));
         s.remaining = Some(Duration::from_secs(11));
         assert!(matches!(decide(&p, &s), Decision::Retry { .. }));
+    }
+
+    #[test]
+    fn the_github_rate_limit_rule_is_a_builtin_rate_limit_rule() {
+        let rules = crate::classify::Rules::builtin();
+        let rule = rules
+            .rules()
+            .iter()
+            .find(|r| r.name == GITHUB_RATE_LIMIT_RULE)
+            .expect("builtin.yml has the rule");
+        assert_eq!(rule.category, Category::RateLimit);
+    }
+
+    #[test]
+    fn only_a_github_rate_limit_without_a_hint_that_waits_asks_for_the_reset() {
+        let f = failed(1);
+        let github = Classification {
+            rule: Some(GITHUB_RATE_LIMIT_RULE.to_owned()),
+            ..classification(Category::RateLimit, true)
+        };
+        let docker = Classification {
+            rule: Some("docker-rate-limit".to_owned()),
+            ..classification(Category::RateLimit, true)
+        };
+        let backoff = Decision::Retry {
+            wait: Duration::from_secs(10),
+            from_hint: false,
+        };
+        let hinted = Decision::Retry {
+            wait: Duration::from_secs(10),
+            from_hint: true,
+        };
+        let s = situation(1, &f, &github);
+        let with_hint = Situation {
+            hinted_wait: Some(Duration::from_secs(10)),
+            ..s
+        };
+        let cases = [
+            (s, backoff.clone(), true),
+            (s, Decision::GiveUp(GiveUp::Deadline), true),
+            (s, hinted, false),
+            (with_hint, backoff.clone(), false),
+            (s, Decision::GiveUp(GiveUp::AttemptsExhausted), false),
+            (s, Decision::GiveUp(GiveUp::NotRetryable), false),
+            (s, Decision::Succeed, false),
+            (situation(1, &f, &docker), backoff, false),
+        ];
+        for (situation, decision, want) in cases {
+            assert_eq!(
+                asks_rate_limit_reset(&situation, &decision),
+                want,
+                "{decision:?} {:?} {:?}",
+                situation.classification.rule,
+                situation.hinted_wait
+            );
+        }
     }
 }

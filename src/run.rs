@@ -13,15 +13,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::classify::lazy::{LazyMatcher, PlanRules};
-use crate::classify::{Classification, ExitFacts, wait};
+use crate::classify::{Classification, ExitFacts, WaitHint, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
 use crate::exec::shell::Shell;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
 use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
+use crate::github::{Api, RESET_MARGIN_SECONDS};
 use crate::plan::{Plan, Program};
-use crate::policy::{Decision, GiveUp, Situation, Waits, decide};
-use crate::report::log::Log;
+use crate::policy::{Decision, GiveUp, Situation, Waits, asks_rate_limit_reset, decide};
+use crate::report::log::{Log, WaitSource};
 use crate::state::{Shared, StateNote};
 
 /// Where "now" comes from.
@@ -366,18 +367,9 @@ impl<C: Classifier> Runner<'_, C> {
             } else {
                 self.ctx.classifier.classify(ex.found, &facts)
             };
-            let situation = Situation {
-                attempt: number,
-                facts: &facts,
-                classification: &classification,
-                backoff_wait: self.ctx.waits.next().unwrap_or_default(),
-                hinted_wait: classification
-                    .wait_hint
-                    .map(|hint| wait::resolve(hint, self.ctx.clock.unix_seconds())),
-                remaining: self.remaining(),
-            };
-            let decision = decide(&plan.policy, &situation);
-            let decision = self.shared_decision(decision, &classification);
+            let (decision, source) = self
+                .decide_after(number, &facts, &classification, cancel)
+                .await;
             if decision != Decision::Succeed {
                 record.classification = Some(classification);
             }
@@ -399,10 +391,10 @@ impl<C: Classifier> Runner<'_, C> {
                     attempts.push(record);
                     return self.result(attempts, Outcome::Failure, Some(reason), None);
                 }
-                Decision::Retry { wait, from_hint } => {
+                Decision::Retry { wait, .. } => {
                     retried = ex.side;
                     record.wait_after = Some(wait);
-                    self.ctx.log.retrying(&record, plan, wait, from_hint);
+                    self.ctx.log.retrying(&record, plan, wait, source);
                     attempts.push(record);
                     let cancelled = tokio::select! {
                         () = self.ctx.sleeper.sleep(wait) => None,
@@ -419,6 +411,80 @@ impl<C: Classifier> Runner<'_, C> {
             }
         }
         unreachable!("the last attempt always ends the loop: decide gives up at max_attempts")
+    }
+
+    /// What follows attempt `number`: the policy's decision (decided again with the reset time
+    /// as the hinted wait when the failure is a GitHub rate limit the API can time), then the
+    /// circuit's and the budget's say; and where a retry's wait came from.
+    async fn decide_after(
+        &mut self,
+        number: u32,
+        facts: &ExitFacts,
+        classification: &Classification,
+        cancel: &mut Cancel,
+    ) -> (Decision, WaitSource) {
+        let mut situation = Situation {
+            attempt: number,
+            facts,
+            classification,
+            backoff_wait: self.ctx.waits.next().unwrap_or_default(),
+            hinted_wait: classification
+                .wait_hint
+                .map(|hint| wait::resolve(hint, self.ctx.clock.unix_seconds())),
+            remaining: self.remaining(),
+        };
+        let mut decision = decide(&self.plan.policy, &situation);
+        let mut source = WaitSource::Output;
+        if asks_rate_limit_reset(&situation, &decision)
+            && let Some(reset) = self.rate_limit_wait(cancel).await
+        {
+            situation.hinted_wait = Some(reset);
+            situation.remaining = self.remaining();
+            decision = decide(&self.plan.policy, &situation);
+            source = WaitSource::RateLimitReset;
+        }
+        let decision = self.shared_decision(decision, classification);
+        if matches!(
+            decision,
+            Decision::Retry {
+                from_hint: false,
+                ..
+            }
+        ) {
+            source = WaitSource::Backoff;
+        }
+        (decision, source)
+    }
+
+    /// The wait until the GitHub API rate limit resets, when the API shows one exhausted.
+    /// `None` otherwise: no `github_token`, nothing exhausted, recover cancelled meanwhile, or
+    /// the call failed, which costs one warning and never the step's result.
+    async fn rate_limit_wait(&mut self, cancel: &mut Cancel) -> Option<Duration> {
+        let token = self.plan.github_token.clone()?;
+        let url = self.ctx.env.get("GITHUB_API_URL").and_then(|u| u.to_str());
+        let api = Api::new(url, token);
+        let asked = tokio::select! {
+            asked = api.rate_limit_reset() => asked,
+            _ = cancel.cancelled() => return None,
+        };
+        match asked {
+            Ok(Some(reset)) => {
+                let at = WaitHint::Until(reset.saturating_add(RESET_MARGIN_SECONDS));
+                Some(wait::resolve(at, self.ctx.clock.unix_seconds()))
+            }
+            Ok(None) => {
+                self.ctx.log.line(
+                    "The GitHub API shows no exhausted rate limit (a secondary rate limit does not show there); using the backoff.",
+                );
+                None
+            }
+            Err(error) => {
+                self.ctx.log.warning(&format!(
+                    "cannot ask the GitHub API when the rate limit resets; using the backoff: {error}"
+                ));
+                None
+            }
+        }
     }
 
     /// The fallback command, after the attempts failed. It is the step's final command, so its

@@ -250,12 +250,37 @@ pub const INPUTS: &[InputSpec] = &[
         "DIR",
         "Where circuits and the retry budget are kept. Default: $RUNNER_TEMP/recover (one job), else the user cache directory. Unused without circuit or retry_budget.",
     ),
+    input(
+        "github_token",
+        None,
+        "TOKEN",
+        "A token for the GitHub API at $GITHUB_API_URL: after a GitHub rate limit failure whose output names no wait, recover asks when the limit resets and waits until then. The action passes the workflow's token (github.token). Never printed, never passed to the command.",
+    ),
 ];
 
+/// Inputs whose values are secrets: `Debug` shows them as `***`.
+const SECRET_INPUTS: [&str; 1] = ["github_token"];
+
 /// The strings given for each input, trimmed; empty strings count as absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawInputs {
     values: BTreeMap<&'static str, String>,
+}
+
+impl std::fmt::Debug for RawInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.values.iter().map(|(name, value)| {
+            let value = if SECRET_INPUTS.contains(name) {
+                "***"
+            } else {
+                value.as_str()
+            };
+            (name, value)
+        });
+        f.debug_struct("RawInputs")
+            .field("values", &shown.collect::<BTreeMap<_, _>>())
+            .finish()
+    }
 }
 
 impl RawInputs {
@@ -354,6 +379,15 @@ mod tests {
         assert_eq!(raw.given("shell"), None);
         assert_eq!(raw.given("command"), Some("echo hi"));
         assert_eq!(raw.get("retry_wait_seconds"), Some("10"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let raw = RawInputs::from_pairs([("github_token", "ghs_secret"), ("max_attempts", "2")]);
+        let shown = format!("{raw:?}");
+        assert!(!shown.contains("ghs_secret"), "{shown}");
+        assert!(shown.contains(r#""github_token": "***""#), "{shown}");
+        assert!(shown.contains(r#""max_attempts": "2""#), "{shown}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::classify::lazy::PlanRules;
 use crate::classify::rules::{Origin, Rules, RulesError};
 use crate::error::with_causes;
 use crate::exec::shell::{Shell, ShellError};
+use crate::github::Token;
 use crate::policy::{Backoff, Jitter, Policy, RetryOn, WaitPolicy};
 use crate::state::breaker::Settings;
 use crate::state::{CircuitPlan, StatePlan, store};
@@ -106,6 +107,8 @@ pub struct Plan {
     pub state: Option<StatePlan>,
     /// The effective classification rules: `rules`, then `rules_file`, then the built-ins.
     pub rules: PlanRules,
+    /// The token for the GitHub API (`github_token`), if any; its `Debug` hides it.
+    pub github_token: Option<Token>,
 }
 
 /// The step's result when the fallback command succeeds.
@@ -349,6 +352,7 @@ impl Plan {
         let report_file = c.text("report_file").map(PathBuf::from);
         let state = state(&mut c);
         let rules = rules(&mut c);
+        let github_token = c.text("github_token").map(Token::new);
         match command {
             Some(command) if c.errors.is_empty() => Ok(Plan {
                 command,
@@ -368,6 +372,7 @@ impl Plan {
                 report_file,
                 state,
                 rules,
+                github_token,
             }),
             _ => Err(c.errors),
         }
@@ -592,6 +597,16 @@ mod tests {
                 shell: Shell::platform_default()
             }
         );
+    }
+
+    #[test]
+    fn the_github_token_is_kept_and_hidden_from_debug_output() {
+        let p = plan(&[("command", "true"), ("github_token", " ghs_secret \n")]).unwrap();
+        assert_eq!(p.github_token, Some(Token::new("ghs_secret")));
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("ghs_secret"), "{shown}");
+        assert!(shown.contains("github_token: Some(Token(***))"), "{shown}");
+        assert_eq!(plan(&[("command", "true")]).unwrap().github_token, None);
     }
 
     #[test]

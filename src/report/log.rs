@@ -22,6 +22,17 @@ pub const ANNOTATION_LIMIT: usize = 10;
 /// The annotation kinds recover emits.
 const KINDS: [&str; 3] = ["error", "warning", "notice"];
 
+/// Where the wait before a retry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitSource {
+    /// The backoff.
+    Backoff,
+    /// A hint in the attempt's output (`Retry-After` and the like).
+    Output,
+    /// The reset time of the GitHub API rate limit, from `GET /rate_limit`.
+    RateLimitReset,
+}
+
 /// Where log lines go, and in which dialect.
 pub struct Log {
     actions: bool,
@@ -150,19 +161,25 @@ impl Log {
         }
     }
 
-    /// A failed attempt that will be retried.
+    /// A failed attempt that will be retried after `wait`, which came from `source`.
     pub fn retrying(
         &mut self,
         attempt: &AttemptRecord,
         plan: &Plan,
         wait: Duration,
-        from_hint: bool,
+        source: WaitSource,
     ) {
         let why = failure(attempt);
-        let wait_text = match (wait.is_zero(), from_hint) {
+        let wait_text = match (wait.is_zero(), source) {
             (true, _) => "Retrying now.".to_owned(),
-            (false, true) => format!("Retrying in {} (as the output asked).", human(wait)),
-            (false, false) => format!("Retrying in {}.", human(wait)),
+            (false, WaitSource::Output) => {
+                format!("Retrying in {} (as the output asked).", human(wait))
+            }
+            (false, WaitSource::RateLimitReset) => format!(
+                "Retrying in {} (when the GitHub API rate limit resets).",
+                human(wait)
+            ),
+            (false, WaitSource::Backoff) => format!("Retrying in {}.", human(wait)),
         };
         self.line(&format!(
             "Attempt {} failed: {why}. {wait_text}",

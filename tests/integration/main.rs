@@ -13,6 +13,7 @@ mod cancel;
 mod classify;
 mod deadline;
 mod environment;
+mod github;
 mod inputs;
 mod output;
 mod report;
