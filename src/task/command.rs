@@ -210,16 +210,21 @@ fn read(path: &Path) -> std::io::Result<String> {
 }
 
 /// Plans every simple task, so that a bad value anywhere in the file stops recover before any
-/// task runs. A task's inputs come from the file alone; what it leaves out has `recover run`'s
-/// default.
+/// task runs. A task's inputs come from the file alone (what it leaves out has `recover run`'s
+/// default), except the token for the GitHub API, which comes from `GITHUB_TOKEN` as `gh` and
+/// other tools take it.
 fn plan_all(tasks: &Tasks) -> Result<BTreeMap<String, Plan>, Vec<PlanError>> {
+    let token = std::env::var("GITHUB_TOKEN").ok();
     let mut plans = BTreeMap::new();
     let mut problems = Vec::new();
     for (name, task) in tasks.iter() {
         let Task::Simple { inputs, .. } = task else {
             continue;
         };
-        let raw = RawInputs::collect(|spec| inputs.get(spec.name).cloned(), |_| None);
+        let raw = RawInputs::collect(
+            |spec| inputs.get(spec.name).cloned(),
+            |var| token.clone().filter(|_| var == "INPUT_GITHUB_TOKEN"),
+        );
         match Plan::from_inputs(&raw, Vec::new()) {
             Ok(plan) => {
                 plans.insert(name.to_owned(), plan);

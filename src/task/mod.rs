@@ -87,6 +87,8 @@ pub enum TaskError {
     Cycle(Vec<String>),
     /// A composite task with nothing in it.
     Empty(String),
+    /// A task sets `github_token`: a secret does not belong in a file kept in the repository.
+    Secret(String),
 }
 
 impl fmt::Display for TaskError {
@@ -124,6 +126,10 @@ impl fmt::Display for TaskError {
             TaskError::Empty(task) => {
                 write!(f, "task {task}: a composite task needs at least one task")
             }
+            TaskError::Secret(task) => write!(
+                f,
+                "task {task}: github_token does not belong in a file; recover task takes it from the GITHUB_TOKEN environment variable"
+            ),
         }
     }
 }
@@ -331,6 +337,8 @@ fn simple(name: &str, values: BTreeMap<String, Scalar>, errors: &mut Vec<TaskErr
         };
         if key == "description" {
             description = Some(text);
+        } else if key == "github_token" {
+            errors.push(TaskError::Secret(name.to_owned()));
         } else if INPUTS.iter().any(|spec| spec.name == key) {
             inputs.insert(key, text);
         } else {

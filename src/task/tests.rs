@@ -68,6 +68,9 @@ tasks:
     retry_on: [error]
   b: [a, missing]
   c: []
+  d:
+    command: x
+    github_token: ghp_secret
 ";
     let errors = Tasks::parse(yaml).unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -94,7 +97,11 @@ tasks:
         text.contains(&"task c: a composite task needs at least one task".to_owned()),
         "{text:?}"
     );
-    assert_eq!(errors.len(), 5, "{text:?}");
+    assert!(
+        text.contains(&"task d: github_token does not belong in a file; recover task takes it from the GITHUB_TOKEN environment variable".to_owned()),
+        "{text:?}"
+    );
+    assert_eq!(errors.len(), 6, "{text:?}");
 }
 
 #[test]
