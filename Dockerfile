@@ -4,9 +4,10 @@
 # scripts/image-test.sh builds the final stage from a locally built binary and runs it.
 
 FROM rust:1.89-alpine AS builder
-# Package versions follow the pinned Alpine release of the base image.
+# Package versions follow the pinned Alpine release of the base image; gcc and musl-dev build
+# the C parts of the TLS library (ring).
 # hadolint ignore=DL3018
-RUN apk add --no-cache bash ca-certificates musl-dev
+RUN apk add --no-cache bash ca-certificates gcc musl-dev
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
