@@ -216,46 +216,16 @@ pub(super) fn read_capped(path: &Path, origin: &Origin) -> Result<String, RulesE
     })
 }
 
-/// Parses YAML text into rule specs under a tight budget, so that an alias bomb or a deeply
-/// nested document fails fast instead of eating memory.
+/// Parses YAML text into rule specs under recover's YAML budget.
 fn parse(yaml: &str, origin: &Origin) -> Result<Vec<RuleSpec>, RulesError> {
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_events: 200_000,
-            max_aliases: 1_000,
-            max_anchors: 1_000,
-            max_recorded_anchor_events: 100_000,
-            max_recorded_anchor_bytes: 1024 * 1024,
-            max_depth: 32,
-            max_documents: 1,
-            max_nodes: 100_000,
-            max_total_scalar_bytes: MAX_INPUT_BYTES,
-            max_merge_keys: 100,
-        },
-    };
-    let file: RulesFile = serde_saphyr::from_str_with_options(yaml, options).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map_or((0, 0), |location| (location.line(), location.column()));
-        RulesError::Yaml {
+    let file: RulesFile =
+        crate::yaml::from_str(yaml, MAX_INPUT_BYTES).map_err(|e| RulesError::Yaml {
             input: origin.clone(),
-            line,
-            column,
-            message: yaml_message(&e),
-        }
-    })?;
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        })?;
     Ok(file.rules)
-}
-
-/// The first line of saphyr's message, without its source snippet or its own position.
-fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let rendered = error.without_snippet().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid yaml").trim();
-    let first = match first.rfind(" at line ") {
-        Some(at) => &first[..at],
-        None => first,
-    };
-    first.to_string()
 }
 
 /// Compiles specs in order, checking each.

@@ -512,17 +512,35 @@ mod tests {
         input: &[u8],
         output: (std::fs::File, Option<std::fs::File>),
     ) -> (Vec<u8>, Relayed<Collect>) {
-        let (from_child, mut child) = pipe();
         let data = input.to_vec();
-        let writer = std::thread::spawn(move || child.write_all(&data).unwrap());
         let (downstream, read_back) = output;
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            if let Some(mut read_back) = read_back {
-                read_back.read_to_end(&mut out).unwrap();
-            }
-            out
-        });
+        let (out, seen, relayed, _) = relay_between(
+            move |mut child| child.write_all(&data).unwrap(),
+            downstream,
+            move || {
+                let mut out = Vec::new();
+                if let Some(mut read_back) = read_back {
+                    read_back.read_to_end(&mut out).unwrap();
+                }
+                out
+            },
+        );
+        assert_eq!(seen, input, "the observer saw every byte");
+        (out, relayed)
+    }
+
+    /// Runs [`relay_pipes`] from a pipe that `write` fills on a thread of its own into
+    /// `downstream`, which `read` drains on another; returns what `read` got, what the observer
+    /// saw, what the relay kept and the progress count.
+    #[cfg(target_os = "linux")]
+    fn relay_between(
+        write: impl FnOnce(std::fs::File) + Send + 'static,
+        downstream: std::fs::File,
+        read: impl FnOnce() -> Vec<u8> + Send + 'static,
+    ) -> (Vec<u8>, Vec<u8>, Relayed<Collect>, u64) {
+        let (from_child, child) = pipe();
+        let writer = std::thread::spawn(move || write(child));
+        let reader = std::thread::spawn(read);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let progress = Arc::new(AtomicU64::new(0));
         let relayed = relay_pipes(
@@ -535,8 +553,13 @@ mod tests {
         .unwrap();
         drop(downstream);
         writer.join().unwrap();
-        assert_eq!(*seen.lock().unwrap(), input, "the observer saw every byte");
-        (reader.join().unwrap(), relayed)
+        let seen = std::mem::take(&mut *seen.lock().unwrap());
+        (
+            reader.join().unwrap(),
+            seen,
+            relayed,
+            progress.load(Ordering::Relaxed),
+        )
     }
 
     #[test]
@@ -559,9 +582,8 @@ mod tests {
         // as far as it was passed on.
         use nix::fcntl::{FcntlArg, fcntl};
         let input: Vec<u8> = (0..=255u8).cycle().take(1_500_007).collect();
-        let (from_child, mut child) = pipe();
         let pieces = input.clone();
-        let writer = std::thread::spawn(move || {
+        let write = move |mut child: std::fs::File| {
             let mut rest = &pieces[..];
             for size in (1..=5_000).cycle() {
                 if rest.is_empty() {
@@ -571,10 +593,10 @@ mod tests {
                 child.write_all(piece).unwrap();
                 rest = after;
             }
-        });
+        };
         let (mut read_back, downstream) = pipe();
         fcntl(&read_back, FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
-        let reader = std::thread::spawn(move || {
+        let read = move || {
             let mut out = Vec::new();
             let mut buf = [0u8; 999];
             loop {
@@ -586,24 +608,12 @@ mod tests {
                     std::thread::sleep(std::time::Duration::from_micros(50));
                 }
             }
-        });
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let progress = Arc::new(AtomicU64::new(0));
-        let relayed = relay_pipes(
-            &from_child,
-            &downstream,
-            Collect(Arc::clone(&seen)),
-            1000,
-            &progress,
-        )
-        .unwrap();
-        drop(downstream);
-        writer.join().unwrap();
-        let out = reader.join().unwrap();
+        };
+        let (out, seen, relayed, progress) = relay_between(write, downstream, read);
         assert!(out == input, "the bytes came out changed");
-        assert!(*seen.lock().unwrap() == input, "the observer missed bytes");
+        assert!(seen == input, "the observer missed bytes");
         assert_eq!(relayed.tail.to_vec(), &input[input.len() - 1000..]);
-        assert_eq!(progress.load(Ordering::Relaxed), input.len() as u64);
+        assert_eq!(progress, input.len() as u64);
     }
 
     #[test]

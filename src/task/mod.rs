@@ -170,19 +170,13 @@ impl Tasks {
         if yaml.len() > MAX_FILE_BYTES {
             return Err(vec![TaskError::TooLarge]);
         }
-        let options = serde_saphyr::options! {
-            budget: serde_saphyr::budget! {
-                max_events: 100_000,
-                max_aliases: 1_000,
-                max_anchors: 1_000,
-                max_depth: 16,
-                max_documents: 1,
-                max_nodes: 50_000,
-                max_total_scalar_bytes: MAX_FILE_BYTES,
-            },
-        };
-        let file: TaskFile = serde_saphyr::from_str_with_options(yaml, options)
-            .map_err(|e| vec![TaskError::Yaml(yaml_message(&e))])?;
+        let file: TaskFile = crate::yaml::from_str(yaml, MAX_FILE_BYTES).map_err(|e| {
+            vec![TaskError::Yaml(if e.line > 0 {
+                format!("{} at line {}, column {}", e.message, e.line, e.column)
+            } else {
+                e.message
+            })]
+        })?;
         let mut errors = Vec::new();
         let mut tasks = BTreeMap::new();
         for (name, spec) in file.tasks {
@@ -360,22 +354,6 @@ fn is_valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// The first line of saphyr's message, with its position.
-fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let rendered = error.without_snippet().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
-    match error.location() {
-        Some(location) if !first.contains(" at line ") => {
-            format!(
-                "{first} at line {}, column {}",
-                location.line(),
-                location.column()
-            )
-        }
-        _ => first.to_owned(),
-    }
 }
 
 #[cfg(test)]

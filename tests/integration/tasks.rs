@@ -1,6 +1,14 @@
 //! `recover task`: tasks of recover.yml run with the engine of `recover run`.
 
-use crate::support::{Test, flaky};
+use crate::support::{Output, Test, flaky};
+
+/// The table `recover task` ends with, one line per task.
+fn tasks_table(out: &Output) -> &str {
+    out.stderr
+        .split("recover: tasks\n")
+        .nth(1)
+        .unwrap_or_default()
+}
 
 fn recover_yml() -> String {
     format!(
@@ -23,11 +31,7 @@ fn a_composite_task_runs_its_tasks_in_order_with_retries() {
     assert_eq!(out.read("log"), "lint ran\n");
     assert_eq!(out.read("count").trim(), "2");
     assert!(out.stdout.contains("passed on run 2"), "{}", out.describe());
-    let table = out
-        .stderr
-        .split("recover: tasks\n")
-        .nth(1)
-        .unwrap_or_default();
+    let table = tasks_table(&out);
     assert!(
         table.contains("lint   success     1 attempt"),
         "{}",
@@ -48,11 +52,7 @@ fn tasks_stop_at_the_first_failure_with_its_exit_code() {
         .status(7)
         .run();
     assert_eq!(out.read("log"), "lint ran\nbroken ran\n");
-    let table = out
-        .stderr
-        .split("recover: tasks\n")
-        .nth(1)
-        .unwrap_or_default();
+    let table = tasks_table(&out);
     assert!(
         table.contains("broken  failure     1 attempt"),
         "{}",
