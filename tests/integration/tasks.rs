@@ -151,3 +151,14 @@ fn a_cancelled_task_runs_no_further_task() {
     assert!(stderr.contains("slow  cancelled"), "{stderr}");
     assert!(stderr.contains("next  not run"), "{stderr}");
 }
+
+#[test]
+fn without_a_task_file_recover_says_where_it_looked() {
+    Test::new()
+        .args(["task", "lint"])
+        .status(2)
+        .stderr(
+            "recover: error: input file: no recover.yml in the current directory or above it; write one (see docs/tasks.md) or name it with --file\n",
+        )
+        .run();
+}
