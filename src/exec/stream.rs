@@ -145,8 +145,8 @@ pub fn relay<O: Observer>(
 /// pipe each chunk is passed on with `tee(2)` (references to the same pages again) and then read
 /// once, for the observers and the tail. When `tee` cannot be used (the output is a file or a
 /// terminal, or is non-blocking and full) the chunk is written from what was read instead;
-/// without a staging pipe (no descriptors left) the relay reads and writes the child's pipe
-/// directly. Nothing is lost either way.
+/// without a staging pipe (no descriptors left) or `splice` (a sandbox that lacks it) the relay
+/// reads and writes the child's pipe directly. Nothing is lost either way.
 ///
 /// # Errors
 /// Only a failure to read `input` (other than an interrupted call) ends the relay early.
@@ -178,6 +178,8 @@ struct Staging {
     pending: usize,
     /// Whether passing chunks on with `tee` still works for this output.
     teeing: bool,
+    /// Whether `splice` failed, so the relay reads and writes the child's pipe directly.
+    direct: bool,
     /// Whether the last move found a page or more but less than a full pipe: the producer is
     /// writing fast, in pieces, and the next move waits [`Staging::PAUSE`] for more. Less than
     /// a page is a command printing a line now and then, which is not kept waiting.
@@ -214,6 +216,7 @@ impl Staging {
             full,
             pending: 0,
             teeing: true,
+            direct: false,
             last_move_short: false,
         })
     }
@@ -231,6 +234,9 @@ impl Staging {
         use nix::errno::Errno;
         use nix::fcntl::{SpliceFFlags, splice, tee};
 
+        if self.direct {
+            return copy_chunk(&mut { input }, &mut { output }, buf, write_error);
+        }
         if self.pending == 0 && std::mem::take(&mut self.last_move_short) {
             std::thread::sleep(Self::PAUSE);
         }
@@ -251,6 +257,12 @@ impl Staging {
                     self.last_move_short = (Self::PAGE..self.full).contains(&moved);
                 }
                 Err(Errno::EINTR) => {}
+                // A kernel or sandbox that cannot splice between these pipes: the staging pipe
+                // is empty, so reading and writing the child's pipe directly loses nothing.
+                Err(Errno::EINVAL | Errno::ENOSYS) => {
+                    self.direct = true;
+                    return copy_chunk(&mut { input }, &mut { output }, buf, write_error);
+                }
                 Err(error) => return Err(error.into()),
             }
         }
@@ -614,6 +626,55 @@ mod tests {
         assert!(seen == input, "the observer missed bytes");
         assert_eq!(relayed.tail.to_vec(), &input[input.len() - 1000..]);
         assert_eq!(progress, input.len() as u64);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn without_splice_the_relay_copies_directly() {
+        // `splice` refuses a file opened for appending: as a staging pipe, it stands for a
+        // kernel or sandbox that cannot splice between pipes.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("staging");
+        let write = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let mut staging = Staging {
+            read: std::fs::File::open(&path).unwrap(),
+            write,
+            full: 64 * 1024,
+            pending: 0,
+            teeing: true,
+            direct: false,
+            last_move_short: false,
+        };
+        let input: Vec<u8> = (0..=255u8).cycle().take(700_001).collect();
+        let (from_child, mut child) = pipe();
+        let data = input.clone();
+        let writer = std::thread::spawn(move || child.write_all(&data).unwrap());
+        let (mut read_back, downstream) = pipe();
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            read_back.read_to_end(&mut out).unwrap();
+            out
+        });
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let progress = Arc::new(AtomicU64::new(0));
+        let pump = |buf: &mut [u8], write_error: &mut Option<io::Error>| {
+            staging.pump(&from_child, &downstream, buf, write_error)
+        };
+        let relayed = run_ring(pump, Collect(Arc::clone(&seen)), 1000, &progress).unwrap();
+        assert!(staging.direct, "splice into the appending file worked");
+        drop(downstream);
+        writer.join().unwrap();
+        assert!(
+            reader.join().unwrap() == input,
+            "the bytes came out changed"
+        );
+        assert!(*seen.lock().unwrap() == input, "the observer missed bytes");
+        assert_eq!(relayed.tail.total(), input.len() as u64);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
     }
 
     #[test]
