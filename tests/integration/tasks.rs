@@ -162,3 +162,23 @@ fn without_a_task_file_recover_says_where_it_looked() {
         )
         .run();
 }
+
+/// The repository's own `recover.yml` is checked whole when it is listed, so a broken task file
+/// fails here rather than on a newcomer's machine.
+#[test]
+fn the_repositorys_own_tasks_file_is_valid() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recover"))
+        .args(["task", "--file", &format!("{root}/recover.yml")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for task in ["fmt", "lint", "test", "cross", "bench", "check-all"] {
+        assert!(stdout.contains(task), "{task} missing: {stdout}");
+    }
+}
