@@ -157,6 +157,7 @@ pub async fn run<O: Observer + 'static>(
         Err(error) => return spawn_failed(spec, &error, start),
     };
     let group = Group::led_by(child.id().unwrap_or_default());
+    let watcher = platform::Watcher::watch(group, spec.grace);
     let stdout = start_relay(child.stdout().take(), Stream::Stdout, observers.0);
     let stderr = start_relay(child.stderr().take(), Stream::Stderr, observers.1);
     let relay_fallback = stdout.fallback.clone().or_else(|| stderr.fallback.clone());
@@ -179,6 +180,7 @@ pub async fn run<O: Observer + 'static>(
     } else {
         stop(&mut child, group, spec.grace, status).await
     };
+    watcher.release().await;
     let (exit_code, signal) = status.map_or((1, None), platform::exit_code);
     let mut cancel_too = cancel.clone();
     let (stdout, stderr) = tokio::join!(stdout.finish(cancel), stderr.finish(&mut cancel_too));
