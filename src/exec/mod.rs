@@ -27,7 +27,7 @@ use std::io;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use process_wrap::tokio::{ChildWrapper, CommandWrap};
@@ -36,7 +36,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 pub use cancel::{Cancel, CancelSignal};
 use platform::Group;
-use stream::{Observer, Relayed, Stream, Tail};
+use stream::{Observer, Progress, Relayed, Stream, Tail};
 
 /// How often the group is checked while it is being stopped. Only the stop path polls: a
 /// running attempt is waited on, never polled.
@@ -49,11 +49,14 @@ const KILL_SETTLE: Duration = Duration::from_secs(2);
 /// held open by a process that escaped the group (`setsid`), and the relay is left behind.
 const DRAIN_IDLE: Duration = Duration::from_secs(1);
 
-/// The longest the output may take to drain once the attempt's whole group is gone, even while
-/// bytes still flow. What the group wrote before it went is at most a pipe's worth (1 MiB),
-/// relayed in a fraction of this; a process that left the group (`setsid`) and keeps writing
-/// would otherwise hold the step past every timeout, deadline and cancellation.
+/// Once the bytes the group left in the pipe are relayed, how long more the output may take to
+/// drain, even while bytes still flow: they come from a process that left the group (`setsid`),
+/// which would otherwise hold the step past every timeout, deadline and cancellation.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// While bytes the group left in the pipe are still being relayed, how long the relay may go
+/// without passing any on before it counts as stuck (a writer downstream that never reads).
+const DRAIN_STALL: Duration = Duration::from_secs(5);
 
 /// Everything needed to start one attempt.
 #[derive(Debug, Clone)]
@@ -127,6 +130,9 @@ impl<O> Attempt<O> {
 trait ChildPipe: tokio::io::AsyncRead + Unpin + Send + 'static {
     /// The pipe as a blocking file for a relay thread (tokio hands it back in blocking mode).
     fn into_file(self) -> io::Result<File>;
+
+    /// A second handle on the pipe, to ask how many bytes wait in it.
+    fn watch_handle(&self) -> Option<File>;
 }
 
 macro_rules! child_pipe {
@@ -139,6 +145,14 @@ macro_rules! child_pipe {
             #[cfg(windows)]
             fn into_file(self) -> io::Result<File> {
                 self.into_owned_handle().map(File::from)
+            }
+            #[cfg(unix)]
+            fn watch_handle(&self) -> Option<File> {
+                clone_handle(self).ok()
+            }
+            #[cfg(windows)]
+            fn watch_handle(&self) -> Option<File> {
+                None
             }
         }
     )*};
@@ -315,7 +329,9 @@ fn kill(child: &mut Box<dyn ChildWrapper>, _group: Group) {
 /// A relay in progress, on a thread of its own or, failing that, on the runtime.
 struct RunningRelay<O> {
     done: Option<oneshot::Receiver<io::Result<Relayed<O>>>>,
-    progress: Arc<AtomicU64>,
+    progress: Arc<Progress>,
+    /// The child's pipe, to ask how many bytes wait in it.
+    pipe: Option<File>,
     /// Why the relay runs on the runtime instead of a thread, if it does.
     fallback: Option<String>,
 }
@@ -331,14 +347,16 @@ fn start_relay<O: Observer + 'static>(
     stream: Stream,
     observer: O,
 ) -> RunningRelay<O> {
-    let progress = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::default());
     let Some(pipe) = pipe else {
         return RunningRelay {
             done: None,
             progress,
+            pipe: None,
             fallback: None,
         };
     };
+    let watched = pipe.watch_handle();
     let (tx, rx) = oneshot::channel();
     let (hand_over, handed) = std::sync::mpsc::channel::<(File, O)>();
     let counter = Arc::clone(&progress);
@@ -358,6 +376,7 @@ fn start_relay<O: Observer + 'static>(
                 return RunningRelay {
                     done: Some(rx),
                     progress,
+                    pipe: watched,
                     fallback: None,
                 };
             }
@@ -368,6 +387,7 @@ fn start_relay<O: Observer + 'static>(
                 return RunningRelay {
                     done: None,
                     progress,
+                    pipe: None,
                     fallback: None,
                 };
             }
@@ -394,22 +414,27 @@ fn start_relay<O: Observer + 'static>(
     RunningRelay {
         done: Some(rx),
         progress,
+        pipe: watched,
         fallback: Some(fallback),
     }
 }
 
 impl<O> RunningRelay<O> {
-    /// Waits for the relay to reach end of file, once the attempt's group is gone: for at most
-    /// [`DRAIN_GRACE`], less if nothing comes for [`DRAIN_IDLE`], and no longer once recover is
-    /// cancelled (unless the attempt was ended by that cancellation, whose last output is
-    /// drained as any other's). Returns the relay's result, and whether it was left behind.
-    async fn finish(self, cancel: &mut Cancel) -> (Option<Relayed<O>>, bool) {
-        let Some(mut done) = self.done else {
+    /// Waits for the relay to reach end of file, once the attempt's group is gone.
+    ///
+    /// Every byte the group left in the pipe is waited for (unless the relay stops passing any
+    /// on for [`DRAIN_STALL`]); after them, at most [`DRAIN_GRACE`], less if nothing comes for
+    /// [`DRAIN_IDLE`]. Cancellation cuts the wait short, unless the attempt was ended by that
+    /// cancellation: its last output is drained as any other's. Returns the relay's result,
+    /// and whether it was left behind.
+    async fn finish(mut self, cancel: &mut Cancel) -> (Option<Relayed<O>>, bool) {
+        let owed = self.owed();
+        let Some(mut done) = self.done.take() else {
             return (None, false);
         };
         let cancelled_before = cancel.signal().is_some();
-        let give_up = Instant::now() + DRAIN_GRACE;
-        let mut seen = self.progress.load(Ordering::Relaxed);
+        let mut owed_relayed_at = None;
+        let mut seen = self.progress.relayed.load(Ordering::Relaxed);
         let mut idle = Duration::ZERO;
         loop {
             tokio::select! {
@@ -419,14 +444,20 @@ impl<O> RunningRelay<O> {
                     return (None, true);
                 }
                 () = sleep(STOP_POLL * 5) => {
-                    let now = self.progress.load(Ordering::Relaxed);
+                    let now = self.progress.relayed.load(Ordering::Relaxed);
                     if now == seen {
                         idle += STOP_POLL * 5;
                     } else {
                         seen = now;
                         idle = Duration::ZERO;
                     }
-                    if idle >= DRAIN_IDLE || Instant::now() >= give_up {
+                    let give_up = if now < owed {
+                        idle >= DRAIN_STALL
+                    } else {
+                        let since = *owed_relayed_at.get_or_insert_with(Instant::now);
+                        idle >= DRAIN_IDLE || since.elapsed() >= DRAIN_GRACE
+                    };
+                    if give_up {
                         tracing::debug!("output pipe held open by a process outside the attempt's group");
                         return (None, true);
                     }
@@ -434,6 +465,25 @@ impl<O> RunningRelay<O> {
             }
         }
     }
+
+    /// How many bytes the relay must have passed on to have passed on all the group wrote:
+    /// what it took from the pipe so far and what still waits in it. (Bytes taken between the
+    /// two readings are not counted: the grace covers them.)
+    fn owed(&self) -> u64 {
+        let taken = self.progress.taken.load(Ordering::Relaxed);
+        taken + self.pipe.as_ref().map_or(0, waiting)
+    }
+}
+
+/// How many bytes wait in the pipe behind `pipe` (0 if that cannot be told).
+#[cfg(unix)]
+fn waiting(pipe: &File) -> u64 {
+    rustix::io::ioctl_fionread(pipe).unwrap_or(0)
+}
+
+#[cfg(windows)]
+fn waiting(_pipe: &File) -> u64 {
+    0
 }
 
 /// Relays one stream to recover's own (`None`: nowhere, when that could not be opened).
@@ -441,7 +491,7 @@ fn relay<O: Observer>(
     input: File,
     output: Option<File>,
     observer: O,
-    progress: &Arc<AtomicU64>,
+    progress: &Progress,
 ) -> io::Result<Relayed<O>> {
     let capacity = Tail::DEFAULT_CAPACITY;
     let Some(output) = output else {

@@ -81,6 +81,11 @@ impl Test {
         self.dir.path()
     }
 
+    /// The test's directory, for a test that runs recover its own way.
+    pub fn into_dir(self) -> TempDir {
+        self.dir
+    }
+
     /// Adds one argument.
     pub fn arg(mut self, arg: impl Into<OsString>) -> Test {
         self.args.push(arg.into());
