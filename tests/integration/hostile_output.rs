@@ -13,29 +13,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use sha2::{Digest, Sha256};
 
-use crate::support::{Output, Test, alive, read_pid, wait_for_file};
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Bytes from a xorshift generator: binary noise, the same for a seed on every run.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        out.extend_from_slice(&seed.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+use crate::support::{Output, Test, alive, noise, read_pid, sha256, wait_for_file};
 
 /// The checks every case makes: recover's exit code, the step's outcome, the command's stdout
 /// byte for byte, and a `GITHUB_OUTPUT` that parses (the parser panics on a broken file) and
@@ -44,7 +23,7 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 fn check(out: &Output, code: i32, outcome: &str, stdout: &[u8]) {
     assert_eq!(out.code, Some(code), "exit status\n{}", short(out));
     assert!(
-        out.stdout_bytes.len() == stdout.len() && sha(&out.stdout_bytes) == sha(stdout),
+        out.stdout_bytes.len() == stdout.len() && sha256(&out.stdout_bytes) == sha256(stdout),
         "stdout changed: {} bytes, {} expected\n{}",
         out.stdout_bytes.len(),
         stdout.len(),

@@ -390,3 +390,26 @@ pub fn seconds(value: &str) -> f64 {
         .parse()
         .unwrap_or_else(|e| panic!("not a number of seconds: {value:?}: {e}"))
 }
+
+/// Bytes from a xorshift generator: binary noise, the same for a seed on every run, and no
+/// lazy DFA's cache can hold the states it drives a matcher through.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The SHA-256 of `bytes`, in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
