@@ -226,7 +226,11 @@ mod tests {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                if seed % 97 == 0 { b'\n' } else { seed as u8 }
+                if seed.is_multiple_of(97) {
+                    b'\n'
+                } else {
+                    seed.to_le_bytes()[0]
+                }
             })
             .collect()
     }

@@ -368,31 +368,30 @@ fn start_relay<O: Observer + 'static>(
                 let _ = tx.send(relay(input, output, observer, &counter));
             }
         });
-    let error = match spawned {
-        Ok(_) => match pipe.into_file() {
+    let Err(error) = spawned else {
+        return match pipe.into_file() {
             Ok(input) => {
                 // The thread waits for this; it cannot have gone.
                 let _ = hand_over.send((input, observer));
-                return RunningRelay {
+                RunningRelay {
                     done: Some(rx),
                     progress,
                     pipe: watched,
                     fallback: None,
-                };
+                }
             }
             // The pipe is lost to tokio (it could not be made blocking): the thread ends when
             // `hand_over` is dropped, and nothing can read the pipe.
             Err(error) => {
                 tracing::warn!(%error, "cannot hand the output pipe to its relay");
-                return RunningRelay {
+                RunningRelay {
                     done: None,
                     progress,
                     pipe: None,
                     fallback: None,
-                };
+                }
             }
-        },
-        Err(error) => error,
+        };
     };
     let name = match stream {
         Stream::Stdout => "stdout",

@@ -307,7 +307,7 @@ fn a_closed_downstream_does_not_kill_the_command_or_recover() {
 
 /// A daemon that leaves the attempt's group and ticks into the step's output.
 const TICKER: &str =
-    r#"setsid bash -c 'echo $$ > ticker.pid; while :; do echo tick; sleep .3; done' &"#;
+    r"setsid bash -c 'echo $$ > ticker.pid; while :; do echo tick; sleep .3; done' &";
 
 #[test]
 fn an_escaped_writer_after_a_passing_command_ends_the_step_in_seconds() {
@@ -365,7 +365,7 @@ fn sigterm_ends_a_step_whose_pipe_an_escaped_writer_holds() {
         ));
         std::thread::sleep(Duration::from_millis(300));
         let sent = Instant::now();
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        kill(Pid::from_raw(child.id().cast_signed()), Signal::SIGTERM).unwrap();
         let ended = wait_until(Duration::from_secs(10), || {
             child.try_wait().unwrap().is_some()
         });

@@ -408,8 +408,11 @@ pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 /// The SHA-256 of `bytes`, in hex.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
+    use std::fmt::Write;
     sha2::Sha256::digest(bytes)
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
