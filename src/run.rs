@@ -618,10 +618,20 @@ impl<C: Classifier> Runner<'_, C> {
         record.stdout_tail = attempt.tail(Stream::Stdout);
         record.stderr_tail = attempt.tail(Stream::Stderr);
         record.spawn_error.clone_from(&attempt.spawn_error);
-        let found = [
-            attempt.stdout.map(observer_of),
-            attempt.stderr.map(observer_of),
-        ];
+        // An observer that failed leaves the attempt to be classified by its exit alone: the
+        // other stream's findings without this one's could tell a different story.
+        let observer_failed = [&attempt.stdout, &attempt.stderr]
+            .into_iter()
+            .flatten()
+            .any(|r| r.observer_failure.is_some());
+        let found = if observer_failed {
+            [None, None]
+        } else {
+            [
+                attempt.stdout.and_then(observer_of),
+                attempt.stderr.and_then(observer_of),
+            ]
+        };
         Executed {
             record,
             found,
@@ -733,14 +743,32 @@ fn log_problems<O>(log: &mut Log, number: u32, attempt: &exec::Attempt<O>) {
             ));
         }
     }
+    if let Some(cause) = &attempt.relay_fallback {
+        log.warning(&format!("attempt {number}: {cause}"));
+    }
+    let failures: Vec<&str> = [&attempt.stdout, &attempt.stderr]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.observer_failure.as_deref())
+        .collect();
+    if let Some(first) = failures.first() {
+        log.warning(&format!(
+            "the output of attempt {number} could not be classified ({first}); it is classified by its exit code alone"
+        ));
+    }
     if attempt.stopped_leftovers {
         log.line(&format!(
             "Stopped processes left running by attempt {number}."
         ));
     }
+    if attempt.output_left_behind {
+        log.line(&format!(
+            "A process that left the group of attempt {number} (setsid) still holds its output open: stopped waiting for it."
+        ));
+    }
 }
 
-fn observer_of<O>(relayed: Relayed<O>) -> O {
+fn observer_of<O>(relayed: Relayed<O>) -> Option<O> {
     relayed.observer
 }
 

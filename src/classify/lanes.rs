@@ -160,9 +160,15 @@ fn two_lanes(
     from: usize,
     mid: usize,
 ) -> Result<Option<usize>, MatchError> {
+    // Every call that may add a state to the cache may also clear it, and a clear makes the
+    // other lane's state id dangle (using it indexes past the new, smaller tables): so the
+    // count is checked after each such call, before the other lane takes its next step.
     let clears = cache.clear_count();
     let mut first = Lane::start(dfa, cache, block, (from, mid))?;
     let mut second = Lane::start(dfa, cache, block, (mid, block.len()))?;
+    if cache.clear_count() != clears {
+        return Ok(None);
+    }
     loop {
         // The fast path: both lanes in ordinary states whose transitions are cached. A tagged
         // state (not yet computed, a match, dead) sends both lanes through one careful step.
@@ -180,6 +186,9 @@ fn two_lanes(
             }
         }
         first.step(dfa, cache, block)?;
+        if cache.clear_count() != clears {
+            return Ok(None);
+        }
         second.step(dfa, cache, block)?;
         if cache.clear_count() != clears {
             return Ok(None);
@@ -202,4 +211,71 @@ fn two_lanes(
         Progress::Matched(end) => Some(end),
         Progress::Searching | Progress::Done => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::MatchKind;
+
+    /// Bytes from a xorshift generator, with a line feed now and then: output no DFA cache can
+    /// hold, so the cache is cleared again and again.
+    fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                if seed.is_multiple_of(97) {
+                    b'\n'
+                } else {
+                    seed.to_le_bytes()[0]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cache_cleared_by_one_lane_does_not_break_the_other() {
+        // A small cache over patterns whose DFA is exponential (a byte, then any twelve) fills
+        // after a few hundred bytes of noise: a lane's state id then points past the cleared
+        // cache's tables, which panicked (index out of bounds) before each step checked for
+        // a clear.
+        let patterns: Vec<String> = (b'a'..=b'h')
+            .map(|c| format!(r"(?-u){}[^\n]{{12}}z", c as char))
+            .collect();
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(64 * 1024)
+                    .skip_cache_capacity_check(true),
+            )
+            .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+            .build_many(&patterns)
+            .unwrap();
+        let mut cache = dfa.create_cache();
+        let mut single = dfa.create_cache();
+        let data = noise(4 << 20, 0x9E37_79B9_7F4A_7C15);
+        for block in data.chunks(64 * 1024) {
+            let mut from = 0;
+            while from < block.len() {
+                let got = earliest_end(&dfa, &mut cache, block, from).unwrap();
+                let input = Input::new(block).range(from..).earliest(true);
+                let want = dfa.try_search_fwd(&mut single, &input).unwrap();
+                let want = want.map(|m| m.offset());
+                // The lanes may pass over a match that crosses the middle (see the module
+                // doc), never over one that the single search finds within a line.
+                if got != want {
+                    let (Some(got), Some(want)) = (got, want) else {
+                        panic!("lanes {got:?}, one search {want:?}");
+                    };
+                    assert!(got > want, "lanes {got}, one search {want}");
+                }
+                let Some(end) = got else { break };
+                from = end.max(from + 1);
+            }
+        }
+        assert!(cache.clear_count() > 10, "the cache was never cleared");
+    }
 }

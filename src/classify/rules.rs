@@ -197,7 +197,23 @@ pub(super) fn read_capped(path: &Path, origin: &Origin) -> Result<String, RulesE
         input: origin.clone(),
         source,
     };
-    let file = fs::File::open(path).map_err(read_error)?;
+    // Opened without blocking, then checked: opening a FIFO waits for a writer, and a FIFO or
+    // a device never ends, so only a regular file is read (checked on the open file, not the
+    // path, which could change in between).
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        nix::fcntl::OFlag::O_NONBLOCK.bits(),
+    );
+    let file = options.open(path).map_err(read_error)?;
+    if !file.metadata().map_err(read_error)?.is_file() {
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, a device or a directory); give the path of a YAML file",
+        )));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_INPUT_BYTES as u64 + 1)
         .read_to_end(&mut bytes)

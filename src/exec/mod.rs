@@ -27,7 +27,7 @@ use std::io;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use process_wrap::tokio::{ChildWrapper, CommandWrap};
@@ -36,7 +36,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 pub use cancel::{Cancel, CancelSignal};
 use platform::Group;
-use stream::{Observer, Relayed, Stream, Tail};
+use stream::{Observer, Progress, Relayed, Stream, Tail};
 
 /// How often the group is checked while it is being stopped. Only the stop path polls: a
 /// running attempt is waited on, never polled.
@@ -48,6 +48,15 @@ const KILL_SETTLE: Duration = Duration::from_secs(2);
 /// When a stream has delivered nothing for this long after its whole group is gone, the pipe is
 /// held open by a process that escaped the group (`setsid`), and the relay is left behind.
 const DRAIN_IDLE: Duration = Duration::from_secs(1);
+
+/// Once the bytes the group left in the pipe are relayed, how long more the output may take to
+/// drain, even while bytes still flow: they come from a process that left the group (`setsid`),
+/// which would otherwise hold the step past every timeout, deadline and cancellation.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// While bytes the group left in the pipe are still being relayed, how long the relay may go
+/// without passing any on before it counts as stuck (a writer downstream that never reads).
+const DRAIN_STALL: Duration = Duration::from_secs(5);
 
 /// Everything needed to start one attempt.
 #[derive(Debug, Clone)]
@@ -97,6 +106,12 @@ pub struct Attempt<O> {
     pub stopped_leftovers: bool,
     /// The command could not be started at all.
     pub spawn_error: Option<String>,
+    /// A relay could not get a thread of its own and ran on recover's main thread instead (the
+    /// cause, e.g. a process limit).
+    pub relay_fallback: Option<String>,
+    /// A stream's pipe was still held open, after the group was gone, by a process that left
+    /// the group: its relay was left behind (its tail and findings are missing).
+    pub output_left_behind: bool,
 }
 
 impl<O> Attempt<O> {
@@ -111,19 +126,38 @@ impl<O> Attempt<O> {
     }
 }
 
-/// Turns a tokio pipe into a blocking file for the relay thread (tokio hands it back in
-/// blocking mode).
-macro_rules! blocking {
-    ($pipe:expr) => {{
-        #[cfg(unix)]
-        let file = $pipe.and_then(|p| p.into_owned_fd().ok()).map(File::from);
-        #[cfg(windows)]
-        let file = $pipe
-            .and_then(|p| p.into_owned_handle().ok())
-            .map(File::from);
-        file
-    }};
+/// One of the child's output pipes, as tokio hands it over.
+trait ChildPipe: tokio::io::AsyncRead + Unpin + Send + 'static {
+    /// The pipe as a blocking file for a relay thread (tokio hands it back in blocking mode).
+    fn into_file(self) -> io::Result<File>;
+
+    /// A second handle on the pipe, to ask how many bytes wait in it.
+    fn watch_handle(&self) -> Option<File>;
 }
+
+macro_rules! child_pipe {
+    ($($pipe:ty),*) => {$(
+        impl ChildPipe for $pipe {
+            #[cfg(unix)]
+            fn into_file(self) -> io::Result<File> {
+                self.into_owned_fd().map(File::from)
+            }
+            #[cfg(windows)]
+            fn into_file(self) -> io::Result<File> {
+                self.into_owned_handle().map(File::from)
+            }
+            #[cfg(unix)]
+            fn watch_handle(&self) -> Option<File> {
+                clone_handle(self).ok()
+            }
+            #[cfg(windows)]
+            fn watch_handle(&self) -> Option<File> {
+                None
+            }
+        }
+    )*};
+}
+child_pipe!(tokio::process::ChildStdout, tokio::process::ChildStderr);
 
 /// Runs one attempt to its end. No process of the attempt outlives this call.
 pub async fn run<O: Observer + 'static>(
@@ -137,16 +171,10 @@ pub async fn run<O: Observer + 'static>(
         Err(error) => return spawn_failed(spec, &error, start),
     };
     let group = Group::led_by(child.id().unwrap_or_default());
-    let stdout = start_relay(
-        blocking!(child.stdout().take()),
-        Stream::Stdout,
-        observers.0,
-    );
-    let stderr = start_relay(
-        blocking!(child.stderr().take()),
-        Stream::Stderr,
-        observers.1,
-    );
+    let watcher = platform::Watcher::watch(group, spec.grace);
+    let stdout = start_relay(child.stdout().take(), Stream::Stdout, observers.0);
+    let stderr = start_relay(child.stderr().take(), Stream::Stderr, observers.1);
+    let relay_fallback = stdout.fallback.clone().or_else(|| stderr.fallback.clone());
 
     let deadline = spec.timeout.map(|t| start + t);
     let time_out = async {
@@ -166,8 +194,12 @@ pub async fn run<O: Observer + 'static>(
     } else {
         stop(&mut child, group, spec.grace, status).await
     };
+    watcher.release().await;
     let (exit_code, signal) = status.map_or((1, None), platform::exit_code);
-    let (stdout, stderr) = tokio::join!(stdout.finish(), stderr.finish());
+    let mut cancel_too = cancel.clone();
+    let (stdout, stderr) = tokio::join!(stdout.finish(cancel), stderr.finish(&mut cancel_too));
+    let (stdout, out_behind) = stdout;
+    let (stderr, err_behind) = stderr;
     Attempt {
         exit_code,
         signal,
@@ -177,6 +209,8 @@ pub async fn run<O: Observer + 'static>(
         stderr,
         stopped_leftovers,
         spawn_error: None,
+        relay_fallback,
+        output_left_behind: out_behind || err_behind,
     }
 }
 
@@ -233,6 +267,8 @@ fn spawn_failed<O>(spec: &AttemptSpec, error: &io::Error, start: Instant) -> Att
         stderr: None,
         stopped_leftovers: false,
         spawn_error: Some(message),
+        relay_fallback: None,
+        output_left_behind: false,
     }
 }
 
@@ -290,73 +326,163 @@ fn kill(child: &mut Box<dyn ChildWrapper>, _group: Group) {
     }
 }
 
-/// A relay thread in progress.
+/// A relay in progress, on a thread of its own or, failing that, on the runtime.
 struct RunningRelay<O> {
     done: Option<oneshot::Receiver<io::Result<Relayed<O>>>>,
-    progress: Arc<AtomicU64>,
+    progress: Arc<Progress>,
+    /// The child's pipe, to ask how many bytes wait in it.
+    pipe: Option<File>,
+    /// Why the relay runs on the runtime instead of a thread, if it does.
+    fallback: Option<String>,
 }
 
+/// Starts relaying one of the child's pipes.
+///
+/// The thread is started before it is handed the pipe: if it cannot be started (`EAGAIN` under
+/// a process limit, which threads count against), the pipe is still here, and is relayed by a
+/// task of the runtime instead. Dropping it would kill the command with `SIGPIPE` on its next
+/// write.
 fn start_relay<O: Observer + 'static>(
-    input: Option<File>,
+    pipe: Option<impl ChildPipe>,
     stream: Stream,
     observer: O,
 ) -> RunningRelay<O> {
-    let progress = Arc::new(AtomicU64::new(0));
-    let Some(input) = input else {
+    let progress = Arc::new(Progress::default());
+    let Some(pipe) = pipe else {
         return RunningRelay {
             done: None,
             progress,
+            pipe: None,
+            fallback: None,
         };
     };
+    let watched = pipe.watch_handle();
     let (tx, rx) = oneshot::channel();
+    let (hand_over, handed) = std::sync::mpsc::channel::<(File, O)>();
     let counter = Arc::clone(&progress);
-    let output = downstream(stream);
     let spawned = std::thread::Builder::new()
         .name(format!("relay-{stream:?}").to_lowercase())
         .spawn(move || {
-            let result = relay(input, output, observer, &counter);
-            let _ = tx.send(result);
-        });
-    match spawned {
-        Ok(_) => RunningRelay {
-            done: Some(rx),
-            progress,
-        },
-        Err(error) => {
-            tracing::warn!(%error, "cannot start the output relay");
-            RunningRelay {
-                done: None,
-                progress,
+            if let Ok((input, observer)) = handed.recv() {
+                let output = downstream(stream);
+                let _ = tx.send(relay(input, output, observer, &counter));
             }
-        }
+        });
+    let Err(error) = spawned else {
+        return match pipe.into_file() {
+            Ok(input) => {
+                // The thread waits for this; it cannot have gone.
+                let _ = hand_over.send((input, observer));
+                RunningRelay {
+                    done: Some(rx),
+                    progress,
+                    pipe: watched,
+                    fallback: None,
+                }
+            }
+            // The pipe is lost to tokio (it could not be made blocking): the thread ends when
+            // `hand_over` is dropped, and nothing can read the pipe.
+            Err(error) => {
+                tracing::warn!(%error, "cannot hand the output pipe to its relay");
+                RunningRelay {
+                    done: None,
+                    progress,
+                    pipe: None,
+                    fallback: None,
+                }
+            }
+        };
+    };
+    let name = match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+    };
+    let fallback = format!(
+        "cannot start a thread to relay the command's {name} ({error}); relaying it on recover's main thread"
+    );
+    let (tx, rx) = oneshot::channel();
+    let counter = Arc::clone(&progress);
+    tokio::spawn(async move {
+        let capacity = Tail::DEFAULT_CAPACITY;
+        let result = match downstream(stream) {
+            Some(output) => stream::relay_async(pipe, output, observer, capacity, &counter).await,
+            None => stream::relay_async(pipe, io::sink(), observer, capacity, &counter).await,
+        };
+        let _ = tx.send(result);
+    });
+    RunningRelay {
+        done: Some(rx),
+        progress,
+        pipe: watched,
+        fallback: Some(fallback),
     }
 }
 
 impl<O> RunningRelay<O> {
-    /// Waits for the relay to reach end of file, for as long as bytes keep coming.
-    async fn finish(self) -> Option<Relayed<O>> {
-        let mut done = self.done?;
-        let mut seen = self.progress.load(Ordering::Relaxed);
+    /// Waits for the relay to reach end of file, once the attempt's group is gone.
+    ///
+    /// Every byte the group left in the pipe is waited for (unless the relay stops passing any
+    /// on for [`DRAIN_STALL`]); after them, at most [`DRAIN_GRACE`], less if nothing comes for
+    /// [`DRAIN_IDLE`]. Cancellation cuts the wait short, unless the attempt was ended by that
+    /// cancellation: its last output is drained as any other's. Returns the relay's result,
+    /// and whether it was left behind.
+    async fn finish(mut self, cancel: &mut Cancel) -> (Option<Relayed<O>>, bool) {
+        let owed = self.owed();
+        let Some(mut done) = self.done.take() else {
+            return (None, false);
+        };
+        let cancelled_before = cancel.signal().is_some();
+        let mut owed_relayed_at = None;
+        let mut seen = self.progress.relayed.load(Ordering::Relaxed);
         let mut idle = Duration::ZERO;
         loop {
             tokio::select! {
-                result = &mut done => return result.ok().and_then(Result::ok),
+                result = &mut done => return (result.ok().and_then(Result::ok), false),
+                _ = cancel.cancelled(), if !cancelled_before => {
+                    tracing::debug!("cancelled while draining the output");
+                    return (None, true);
+                }
                 () = sleep(STOP_POLL * 5) => {
-                    let now = self.progress.load(Ordering::Relaxed);
+                    let now = self.progress.relayed.load(Ordering::Relaxed);
                     if now == seen {
                         idle += STOP_POLL * 5;
-                        if idle >= DRAIN_IDLE {
-                            tracing::debug!("output pipe held open by a process outside the attempt's group");
-                            return None;
-                        }
                     } else {
                         seen = now;
                         idle = Duration::ZERO;
+                    }
+                    let give_up = if now < owed {
+                        idle >= DRAIN_STALL
+                    } else {
+                        let since = *owed_relayed_at.get_or_insert_with(Instant::now);
+                        idle >= DRAIN_IDLE || since.elapsed() >= DRAIN_GRACE
+                    };
+                    if give_up {
+                        tracing::debug!("output pipe held open by a process outside the attempt's group");
+                        return (None, true);
                     }
                 }
             }
         }
     }
+
+    /// How many bytes the relay must have passed on to have passed on all the group wrote:
+    /// what it took from the pipe so far and what still waits in it. (Bytes taken between the
+    /// two readings are not counted: the grace covers them.)
+    fn owed(&self) -> u64 {
+        let taken = self.progress.taken.load(Ordering::Relaxed);
+        taken + self.pipe.as_ref().map_or(0, waiting)
+    }
+}
+
+/// How many bytes wait in the pipe behind `pipe` (0 if that cannot be told).
+#[cfg(unix)]
+fn waiting(pipe: &File) -> u64 {
+    rustix::io::ioctl_fionread(pipe).unwrap_or(0)
+}
+
+#[cfg(windows)]
+fn waiting(_pipe: &File) -> u64 {
+    0
 }
 
 /// Relays one stream to recover's own (`None`: nowhere, when that could not be opened).
@@ -364,7 +490,7 @@ fn relay<O: Observer>(
     input: File,
     output: Option<File>,
     observer: O,
-    progress: &Arc<AtomicU64>,
+    progress: &Progress,
 ) -> io::Result<Relayed<O>> {
     let capacity = Tail::DEFAULT_CAPACITY;
     let Some(output) = output else {

@@ -7,7 +7,6 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Which stream a chunk came from.
@@ -104,10 +103,122 @@ impl Tail {
 pub struct Relayed<O> {
     /// The last bytes of the stream.
     pub tail: Tail,
-    /// The observer, handed back so its findings can be collected.
-    pub observer: O,
+    /// The observer, handed back so its findings can be collected; `None` if it failed.
+    pub observer: Option<O>,
+    /// Why the observer was dropped (it panicked), if it was.
+    pub observer_failure: Option<String>,
     /// The first error writing downstream, if any; reading went on regardless.
     pub write_error: Option<io::Error>,
+}
+
+/// The observer of a relay, fenced off from it: a panic in [`Observer::observe`] drops the
+/// observer and is remembered, and the relay goes on. Whatever watches the output must never
+/// cost the command a byte of it, nor close its pipe early.
+pub(crate) struct Watch<O> {
+    observer: Option<O>,
+    failure: Option<String>,
+}
+
+impl<O: Observer> Watch<O> {
+    pub(crate) fn new(observer: O) -> Watch<O> {
+        Watch {
+            observer: Some(observer),
+            failure: None,
+        }
+    }
+
+    /// Shows `chunk` to the observer, unless it has failed before.
+    pub(crate) fn observe(&mut self, chunk: &[u8]) {
+        let Some(observer) = self.observer.as_mut() else {
+            return;
+        };
+        if let Err(failure) = quiet_panics::catch(|| observer.observe(chunk)) {
+            self.failure = Some(failure);
+            // Its state is unknown after a panic: drop it (a panic while dropping it as well
+            // is caught too).
+            let observer = self.observer.take();
+            let _ = quiet_panics::catch(move || drop(observer));
+        }
+    }
+
+    pub(crate) fn into_parts(self) -> (Option<O>, Option<String>) {
+        (self.observer, self.failure)
+    }
+}
+
+/// Panics of observers, caught and reported once as a warning instead of on stderr, where the
+/// default panic hook would mix them into the command's own output.
+mod quiet_panics {
+    use std::cell::{Cell, RefCell};
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Once;
+
+    thread_local! {
+        /// Whether this thread is inside [`catch`].
+        static CATCHING: Cell<bool> = const { Cell::new(false) };
+        /// Where the last caught panic happened and what it said.
+        static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f`; a panic in it comes back as `Err` with its message and location.
+    pub(super) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+        install_hook();
+        CATCHING.with(|c| c.set(true));
+        let result = catch_unwind(AssertUnwindSafe(f));
+        CATCHING.with(|c| c.set(false));
+        result.map_err(|payload| {
+            LAST.with(|last| last.borrow_mut().take())
+                .unwrap_or_else(|| {
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(ToString::to_string)
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned())
+                })
+        })
+    }
+
+    /// Wraps the panic hook, once per process: panics inside [`catch`] are recorded for it,
+    /// every other panic goes to the hook as before.
+    fn install_hook() {
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if CATCHING.with(Cell::get) {
+                    let location = info
+                        .location()
+                        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                        .unwrap_or_default();
+                    let message = info
+                        .payload()
+                        .downcast_ref::<&str>()
+                        .map(ToString::to_string)
+                        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned());
+                    LAST.with(|last| *last.borrow_mut() = Some(format!("{message}{location}")));
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+}
+
+/// How far a relay has got, shared with the attempt loop so it can tell a live stream from a
+/// stuck one, and the bytes its command wrote from those that came later.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes taken out of the child's pipe.
+    pub taken: AtomicU64,
+    /// Bytes passed on and shown to the observer.
+    pub relayed: AtomicU64,
+}
+
+impl Progress {
+    fn took(&self, n: usize) {
+        self.taken.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 /// The read size. Large enough that a fast producer costs few system calls, small enough to
@@ -119,7 +230,7 @@ const CHUNK: usize = 64 * 1024;
 /// Every chunk is written as soon as it is read, with no buffering, so output appears live.
 /// A failing writer (a closed stdout) does not stop the relay: the child must never block on
 /// a full pipe, so reading goes on and the bytes still reach the observers and the tail.
-/// `progress` counts the bytes read, so the attempt loop can tell a live stream from a stuck one.
+/// `progress` counts the bytes read and relayed.
 ///
 /// # Errors
 /// Only a failure to read `input` (other than an interrupted call) ends the relay early.
@@ -128,10 +239,12 @@ pub fn relay<O: Observer>(
     mut output: impl Write,
     observer: O,
     tail_capacity: usize,
-    progress: &Arc<AtomicU64>,
+    progress: &Progress,
 ) -> io::Result<Relayed<O>> {
     let pump = |buf: &mut [u8], write_error: &mut Option<io::Error>| {
-        copy_chunk(&mut input, &mut output, buf, write_error)
+        let n = copy_chunk(&mut input, &mut output, buf, write_error)?;
+        progress.took(n);
+        Ok(n)
     };
     run_ring(pump, observer, tail_capacity, progress)
 }
@@ -156,13 +269,13 @@ pub fn relay_pipes<O: Observer>(
     output: &std::fs::File,
     observer: O,
     tail_capacity: usize,
-    progress: &Arc<AtomicU64>,
+    progress: &Progress,
 ) -> io::Result<Relayed<O>> {
     let Some(mut staging) = Staging::open(input) else {
         return relay(input, output, observer, tail_capacity, progress);
     };
     let pump = |buf: &mut [u8], write_error: &mut Option<io::Error>| {
-        staging.pump(input, output, buf, write_error)
+        staging.pump(input, output, buf, write_error, progress)
     };
     run_ring(pump, observer, tail_capacity, progress)
 }
@@ -230,12 +343,15 @@ impl Staging {
         output: &std::fs::File,
         buf: &mut [u8],
         write_error: &mut Option<io::Error>,
+        progress: &Progress,
     ) -> io::Result<usize> {
         use nix::errno::Errno;
         use nix::fcntl::{SpliceFFlags, splice, tee};
 
         if self.direct {
-            return copy_chunk(&mut { input }, &mut { output }, buf, write_error);
+            let n = copy_chunk(&mut { input }, &mut { output }, buf, write_error)?;
+            progress.took(n);
+            return Ok(n);
         }
         if self.pending == 0 && std::mem::take(&mut self.last_move_short) {
             std::thread::sleep(Self::PAUSE);
@@ -253,6 +369,7 @@ impl Staging {
             ) {
                 Ok(0) => return Ok(0),
                 Ok(moved) => {
+                    progress.took(moved);
                     self.pending = moved;
                     self.last_move_short = (Self::PAGE..self.full).contains(&moved);
                 }
@@ -261,7 +378,9 @@ impl Staging {
                 // is empty, so reading and writing the child's pipe directly loses nothing.
                 Err(Errno::EINVAL | Errno::ENOSYS) => {
                     self.direct = true;
-                    return copy_chunk(&mut { input }, &mut { output }, buf, write_error);
+                    let n = copy_chunk(&mut { input }, &mut { output }, buf, write_error)?;
+                    progress.took(n);
+                    return Ok(n);
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -331,9 +450,9 @@ fn copy_chunk(
 /// returns how many, 0 at end of file.
 fn run_ring<O: Observer>(
     mut pump: impl FnMut(&mut [u8], &mut Option<io::Error>) -> io::Result<usize>,
-    mut observer: O,
+    observer: O,
     tail_capacity: usize,
-    progress: &Arc<AtomicU64>,
+    progress: &Progress,
 ) -> io::Result<Relayed<O>> {
     // The read buffer is a ring, and the ring is the tail: every read lands in the next free
     // run of it, so the last bytes are kept without copying each one a second time (that copy
@@ -343,15 +462,16 @@ fn run_ring<O: Observer>(
     let mut wrapped = false;
     let mut total = 0u64;
     let mut write_error = None;
+    let mut watch = Watch::new(observer);
     loop {
         let end = (pos + CHUNK).min(ring.len());
         let n = pump(&mut ring[pos..end], &mut write_error)?;
         if n == 0 {
             break;
         }
-        observer.observe(&ring[pos..pos + n]);
+        watch.observe(&ring[pos..pos + n]);
         total += n as u64;
-        progress.fetch_add(n as u64, Ordering::Relaxed);
+        progress.relayed.fetch_add(n as u64, Ordering::Relaxed);
         pos += n;
         if pos == ring.len() {
             pos = 0;
@@ -366,9 +486,56 @@ fn run_ring<O: Observer>(
     let mut tail = Tail::with_capacity(tail_capacity);
     tail.push(&kept[kept.len().saturating_sub(tail_capacity)..]);
     tail.total = total;
+    let (observer, observer_failure) = watch.into_parts();
     Ok(Relayed {
         tail,
         observer,
+        observer_failure,
+        write_error,
+    })
+}
+
+/// [`relay`] as a task of the async runtime, for when no thread could be started for it (a
+/// process limit reached): slower, and a blocked writer downstream holds up the runtime's other
+/// work while it blocks, but the command keeps its pipe and every byte is still passed on.
+///
+/// # Errors
+/// Only a failure to read `input` (other than an interrupted call) ends the relay early.
+pub async fn relay_async<O: Observer>(
+    mut input: impl tokio::io::AsyncRead + Unpin,
+    mut output: impl Write,
+    observer: O,
+    tail_capacity: usize,
+    progress: &Progress,
+) -> io::Result<Relayed<O>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; CHUNK];
+    let mut tail = Tail::with_capacity(tail_capacity);
+    let mut watch = Watch::new(observer);
+    let mut write_error = None;
+    loop {
+        let n = match input.read(&mut buf).await {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            result => result?,
+        };
+        if n == 0 {
+            break;
+        }
+        progress.took(n);
+        if write_error.is_none()
+            && let Err(e) = write_fully(&mut output, &buf[..n])
+        {
+            write_error = Some(e);
+        }
+        watch.observe(&buf[..n]);
+        tail.push(&buf[..n]);
+        progress.relayed.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    let (observer, observer_failure) = watch.into_parts();
+    Ok(Relayed {
+        tail,
+        observer,
+        observer_failure,
         write_error,
     })
 }
@@ -393,7 +560,7 @@ fn write_fully(output: &mut impl Write, mut chunk: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     #[test]
     fn tail_keeps_the_last_bytes() {
@@ -419,7 +586,7 @@ mod tests {
         let input: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let mut out = Vec::new();
-        let progress = Arc::new(AtomicU64::new(0));
+        let progress = Progress::default();
         let relayed = relay(
             &input[..],
             &mut out,
@@ -431,7 +598,8 @@ mod tests {
         assert_eq!(out, input);
         assert_eq!(*seen.lock().unwrap(), input);
         assert_eq!(relayed.tail.to_vec(), &input[input.len() - 10..]);
-        assert_eq!(progress.load(Ordering::Relaxed), 300_000);
+        assert_eq!(progress.relayed.load(Ordering::Relaxed), 300_000);
+        assert_eq!(progress.taken.load(Ordering::Relaxed), 300_000);
     }
 
     /// Hands out at most `step` bytes per read, so reads end anywhere in the ring.
@@ -452,7 +620,7 @@ mod tests {
     fn the_tail_is_right_whatever_the_read_sizes() {
         let input: Vec<u8> = (0..=250u8).cycle().take(1_000_003).collect();
         for (step, capacity) in [(1000, 70_000), (4093, 10), (65_536, 65_536), (7, 200_000)] {
-            let progress = Arc::new(AtomicU64::new(0));
+            let progress = Progress::default();
             let mut out = Vec::new();
             let reader = Dribble { data: &input, step };
             let relayed = relay(reader, &mut out, (), capacity, &progress).unwrap();
@@ -504,7 +672,7 @@ mod tests {
             written: Vec::new(),
             block: false,
         };
-        let progress = Arc::new(AtomicU64::new(0));
+        let progress = Progress::default();
         let relayed = relay(&input[..], &mut slow, (), 8, &progress).unwrap();
         assert!(relayed.write_error.is_none());
         assert_eq!(slow.written, input);
@@ -554,7 +722,7 @@ mod tests {
         let writer = std::thread::spawn(move || write(child));
         let reader = std::thread::spawn(read);
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let progress = Arc::new(AtomicU64::new(0));
+        let progress = Progress::default();
         let relayed = relay_pipes(
             &from_child,
             &downstream,
@@ -570,7 +738,7 @@ mod tests {
             reader.join().unwrap(),
             seen,
             relayed,
-            progress.load(Ordering::Relaxed),
+            progress.relayed.load(Ordering::Relaxed),
         )
     }
 
@@ -660,9 +828,9 @@ mod tests {
             out
         });
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let progress = Arc::new(AtomicU64::new(0));
+        let progress = Progress::default();
         let pump = |buf: &mut [u8], write_error: &mut Option<io::Error>| {
-            staging.pump(&from_child, &downstream, buf, write_error)
+            staging.pump(&from_child, &downstream, buf, write_error, &progress)
         };
         let relayed = run_ring(pump, Collect(Arc::clone(&seen)), 1000, &progress).unwrap();
         assert!(staging.direct, "splice into the appending file worked");
@@ -700,10 +868,84 @@ mod tests {
         assert!(relayed.write_error.is_some());
     }
 
+    /// Panics once it has seen `after` bytes.
+    struct PanicsAfter {
+        seen: usize,
+        after: usize,
+    }
+    impl Observer for PanicsAfter {
+        fn observe(&mut self, chunk: &[u8]) {
+            self.seen += chunk.len();
+            assert!(
+                self.seen < self.after,
+                "observer gave up after {} bytes",
+                self.seen
+            );
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn an_observer_that_panics_mid_stream_is_dropped_and_every_byte_still_passes() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(5_000_011).collect();
+        let data = input.clone();
+        let (from_child, mut child) = pipe();
+        // The writer must be able to write everything: the relay keeps the pipe open and
+        // reading after its observer is gone.
+        let writer = std::thread::spawn(move || child.write_all(&data));
+        let (mut read_back, downstream) = pipe();
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            read_back.read_to_end(&mut out).unwrap();
+            out
+        });
+        let progress = Progress::default();
+        let observer = PanicsAfter {
+            seen: 0,
+            after: 1_000_000,
+        };
+        let relayed = relay_pipes(&from_child, &downstream, observer, 1000, &progress).unwrap();
+        drop(downstream);
+        writer
+            .join()
+            .unwrap()
+            .expect("the child's pipe stayed open");
+        assert!(
+            reader.join().unwrap() == input,
+            "the bytes came out changed"
+        );
+        assert!(
+            relayed.observer.is_none(),
+            "the failed observer was handed back"
+        );
+        let failure = relayed.observer_failure.expect("the failure is reported");
+        assert!(failure.contains("observer gave up after"), "{failure}");
+        assert!(
+            failure.contains("stream.rs"),
+            "where it panicked: {failure}"
+        );
+        assert_eq!(relayed.tail.total(), input.len() as u64);
+        assert_eq!(relayed.tail.to_vec(), &input[input.len() - 1000..]);
+    }
+
+    #[test]
+    fn a_panicking_observer_is_dropped_by_the_plain_relay_too() {
+        let input = vec![b'y'; 300_000];
+        let progress = Progress::default();
+        let mut out = Vec::new();
+        let observer = PanicsAfter { seen: 0, after: 1 };
+        let relayed = relay(&input[..], &mut out, observer, 8, &progress).unwrap();
+        assert_eq!(out, input);
+        assert!(relayed.observer.is_none());
+        assert!(relayed.observer_failure.is_some());
+        // A panic outside an observer still reaches the usual hook and unwinds as ever.
+        assert!(std::panic::catch_unwind(|| panic!("elsewhere")).is_err());
+    }
+
     #[test]
     fn a_broken_writer_does_not_stop_reading() {
         let input = vec![b'x'; 200_000];
-        let progress = Arc::new(AtomicU64::new(0));
+        let progress = Progress::default();
         let relayed = relay(&input[..], Broken, (), 8, &progress).unwrap();
         assert_eq!(relayed.tail.total(), 200_000);
         assert!(relayed.write_error.is_some());

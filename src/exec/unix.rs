@@ -52,6 +52,64 @@ impl Group {
     }
 }
 
+/// Stops the attempt's group if recover dies before the attempt ends (`SIGKILL`, the OOM
+/// killer), when recover cannot do it itself.
+///
+/// A small `sh` outside the group waits on a pipe from recover. recover writes `done` when the
+/// attempt's group is gone; if recover dies first, the pipe closes with nothing written, and the
+/// watcher sends the group TERM, waits the grace, then KILL. A parent-death signal
+/// (`PR_SET_PDEATHSIG`) would reach only the group's first process, not the shell's children,
+/// and exists only on Linux; a pipe's end of file reaches a reader on every Unix.
+pub struct Watcher {
+    child: Option<tokio::process::Child>,
+}
+
+impl Watcher {
+    /// The watcher's script: `$1` is the group, `$2` the grace in seconds. It ignores the
+    /// terminal's signals, which reach it in recover's group: recover handles those itself.
+    const SCRIPT: &str = r#"trap '' INT TERM HUP
+IFS= read -r said
+[ "$said" = done ] && exit 0
+kill -TERM "-$1" 2>/dev/null || exit 0
+sleep "$2"
+kill -KILL "-$1" 2>/dev/null
+exit 0"#;
+
+    /// Starts watching `group`; without `sh` (or processes to spare) the group is simply not
+    /// watched, which only matters if recover is killed.
+    #[must_use]
+    pub fn watch(group: Group, grace: std::time::Duration) -> Watcher {
+        let child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(Self::SCRIPT)
+            .arg("recover-watch")
+            .arg(group.0.as_raw().to_string())
+            .arg(format!("{}.{:03}", grace.as_secs(), grace.subsec_millis()))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .inspect_err(|error| tracing::debug!(%error, "cannot watch the attempt's group"))
+            .ok();
+        Watcher { child }
+    }
+
+    /// The group is gone: the watcher exits without signalling anything (tokio reaps it).
+    pub async fn release(mut self) {
+        use tokio::io::AsyncWriteExt;
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Some(mut said) = child.stdin.take()
+            && let Err(error) = said.write_all(b"done\n").await
+        {
+            tracing::debug!(%error, "cannot release the watcher");
+        }
+    }
+}
+
 /// Whether every process of group `pgid` is a zombie, judged from `/proc` (Linux only; elsewhere
 /// a group that answers to signals counts as live).
 #[cfg(target_os = "linux")]

@@ -22,6 +22,21 @@ impl Group {
     }
 }
 
+/// The job object ends its processes when its last handle closes, which recover's death does:
+/// nothing to watch.
+pub struct Watcher;
+
+impl Watcher {
+    /// Nothing to start.
+    #[must_use]
+    pub fn watch(_group: Group, _grace: std::time::Duration) -> Watcher {
+        Watcher
+    }
+
+    /// Nothing to release.
+    pub async fn release(self) {}
+}
+
 /// The exit code of a Windows process.
 #[must_use]
 pub fn exit_code(status: std::process::ExitStatus) -> (i32, Option<i32>) {

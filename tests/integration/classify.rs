@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{SUMMARY_FILE, Test};
+use crate::support::{SUMMARY_FILE, Test, noise};
 
 /// A port on 127.0.0.1 that nothing listens on.
 fn closed_port() -> u16 {
@@ -212,4 +212,15 @@ fn integration_falls_back_to_unit_tests_when_the_service_is_down() {
     );
     assert!(summary.contains("| – | fallback |"), "{summary}");
     assert!(out.stdout.contains("unit tests: 12 passed"));
+}
+
+#[test]
+fn the_classify_command_reads_sixty_four_mib_of_random_bytes() {
+    // It panicked in the lazy DFA on 8 MB and more (the matcher's cache cleared under it).
+    let out = Test::new()
+        .file("blob", noise(64 << 20, 12))
+        .args(["classify", "--exit-code", "1", "blob"])
+        .run();
+    assert!(out.stdout.contains("category:"), "{}", out.stdout);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::support::Test;
+use crate::support::{Test, noise, sha256};
 
 /// 1 GiB and a little: 768 MiB of 0xFF bytes with no newline at all, a few stray bytes that are
 /// not UTF-8, then 256 MiB of short lines mixing ASCII with broken UTF-8 sequences.
@@ -156,4 +156,20 @@ fn output_is_relayed_as_it_comes() {
         "the first line came after {seen:?}"
     );
     drop(test);
+}
+
+#[test]
+fn sixty_four_mib_of_random_bytes_pass_byte_exact() {
+    // Random bytes drive the matcher's lazy DFA through more states than its cache holds, so
+    // the cache is cleared again and again: that used to panic the relay after about 5.7 MB,
+    // close the pipe and kill the command with SIGPIPE.
+    let blob = noise(64 << 20, 11);
+    let out = Test::new()
+        .file("blob", &blob)
+        .args(["--max-attempts", "1", "--", "cat", "blob"])
+        .run();
+    assert_eq!(out.stdout_bytes.len(), blob.len());
+    assert_eq!(sha256(&out.stdout_bytes), sha256(&blob));
+    assert_eq!(out.output("outcome"), "success");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }

@@ -81,6 +81,11 @@ impl Test {
         self.dir.path()
     }
 
+    /// The test's directory, for a test that runs recover its own way.
+    pub fn into_dir(self) -> TempDir {
+        self.dir
+    }
+
     /// Adds one argument.
     pub fn arg(mut self, arg: impl Into<OsString>) -> Test {
         self.args.push(arg.into());
@@ -384,4 +389,30 @@ pub fn seconds(value: &str) -> f64 {
     value
         .parse()
         .unwrap_or_else(|e| panic!("not a number of seconds: {value:?}: {e}"))
+}
+
+/// Bytes from a xorshift generator: binary noise, the same for a seed on every run, and no
+/// lazy DFA's cache can hold the states it drives a matcher through.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The SHA-256 of `bytes`, in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
