@@ -14,6 +14,7 @@ mod classify;
 mod deadline;
 mod environment;
 mod github;
+mod hostile_state;
 mod inputs;
 mod output;
 mod report;
