@@ -16,6 +16,7 @@ mod environment;
 mod github;
 mod hostile_state;
 mod inputs;
+mod install_script;
 mod output;
 mod report;
 mod side_files;
