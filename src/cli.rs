@@ -298,6 +298,13 @@ fn run_command(args: RunArgs) -> i32 {
         Ok(plan) => plan,
         Err(errors) => return refuse(&Error::Plan(errors), actions),
     };
+    tracing::debug!(
+        max_attempts = plan.policy.max_attempts,
+        attempt_timeout = ?plan.attempt_timeout,
+        total_timeout = ?plan.total_timeout,
+        waits = ?plan.policy.waits,
+        "plan checked"
+    );
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => return refuse(&Error::Runtime(error), actions),

@@ -172,6 +172,7 @@ impl Api {
         }
         self.check_url()?;
         let url = self.shown_url();
+        tracing::debug!(%url, ?timeout, "asking GET /rate_limit");
         let client = octocrab::Octocrab::builder()
             .base_uri(self.base_url.as_str())
             .and_then(|b| b.personal_token(self.token.0.clone()).build())

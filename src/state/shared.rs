@@ -119,7 +119,9 @@ impl Shared {
                     self.drop_state();
                     return None;
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    tracing::debug!(path = %self.store.path(key).display(), "state file locked by another process; waiting");
+                }
                 Err(error) => {
                     log.warning(&without_state(&error));
                     self.drop_state();

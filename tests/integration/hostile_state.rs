@@ -107,7 +107,11 @@ fn now_ms() -> u64 {
 #[test]
 fn a_corrupt_circuit_file_is_one_warning_and_a_fresh_circuit() {
     let dir = state_dir();
-    let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
+    let junk: Vec<u8> = (0..=255u8)
+        .cycle()
+        .take(4096)
+        .map(|b| b.wrapping_mul(7))
+        .collect();
     std::fs::write(dir.path().join("circuit-db.json"), junk).unwrap();
     let out = step(dir.path())
         .args(["--circuit", "db", "--command", &marked(0)])

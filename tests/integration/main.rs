@@ -12,6 +12,7 @@ mod attempts;
 mod cancel;
 mod classify;
 mod deadline;
+mod debug_log;
 mod environment;
 mod github;
 mod hostile_state;
