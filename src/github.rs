@@ -21,6 +21,11 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// caller shortens it to what is left before the step's deadline.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest answer recover reads from `/rate_limit`: 1 MiB. GitHub's is about 2 KB; a
+/// server that sends more (or never stops) is not answering the question, and reading it whole
+/// would take memory without bound.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
 /// Seconds added to a reset time: the limit is restored at that second, and the runner's clock
 /// and GitHub's may differ by a little.
 pub const RESET_MARGIN_SECONDS: u64 = 1;
@@ -180,20 +185,72 @@ impl Api {
                 url: url.clone(),
                 cause: self.redact(&describe(&e)),
             })?;
-        let call = client.get::<RateLimits, _, ()>("/rate_limit", None);
-        match tokio::time::timeout(timeout, call).await {
+        match tokio::time::timeout(timeout, ask(&client)).await {
             Err(_) => Err(ApiError::TimedOut {
                 url,
                 after: timeout,
             }),
-            Ok(Err(e)) => Err(ApiError::Request {
+            Ok(Err(cause)) => Err(ApiError::Request {
                 url,
-                cause: self.redact(&describe(&e)),
+                cause: self.redact(&cause),
             }),
             Ok(Ok(limits)) => Ok(limits.earliest_exhausted_reset()),
         }
     }
 }
+
+/// `GET /rate_limit` with the body read up to [`MAX_ANSWER_BYTES`]; the error is one line.
+///
+/// The path is relative: octocrab adds the base URL, and sends the token only to a relative
+/// request's host (it holds the token back from any other authority).
+async fn ask(client: &octocrab::Octocrab) -> Result<RateLimits, String> {
+    use http_body_util::BodyExt as _;
+    let response = client._get("/rate_limit").await.map_err(|e| describe(&e))?;
+    let status = response.status();
+    let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                format!("the answer is larger than {MAX_ANSWER_BYTES} bytes")
+            } else {
+                one_line(&e.to_string())
+            }
+        })?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP {}: {}",
+            status.as_u16(),
+            error_message(&body, status.as_u16(), status.canonical_reason())
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("the answer is not the JSON expected: {e}"))
+}
+
+/// GitHub's `message` of an error body, else the start of the body, else the status's reason.
+fn error_message(body: &[u8], code: u16, reason: Option<&str>) -> String {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        message: Option<String>,
+    }
+    let message = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|b| b.message)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+    let first = message.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        return reason.map_or_else(|| format!("status {code}"), ToOwned::to_owned);
+    }
+    first.chars().take(200).collect()
+}
+
+/// `text` on one line: line breaks become spaces.
+fn one_line(text: &str) -> String {
+    text.lines().collect::<Vec<_>>().join(" ")
+}
+
+impl Api {}
 
 /// The body of `GET /rate_limit`: each resource (`core`, `search`, `graphql`, …) with what is
 /// left of it and when it resets. Resources GitHub adds later are read the same way.
@@ -264,7 +321,7 @@ fn describe(error: &octocrab::Error) -> String {
         }
         cause = c.source();
     }
-    text.lines().collect::<Vec<_>>().join(" ")
+    one_line(&text)
 }
 
 #[cfg(test)]

@@ -398,15 +398,44 @@ fn an_api_slower_than_the_deadline_does_not_hold_the_step() {
 }
 
 #[test]
-fn a_huge_api_answer_is_read_and_used() {
+fn a_large_api_answer_within_the_limit_is_read_and_used() {
     let api = Api::start(Box::new(|_| {
-        let pad = " ".repeat(16 << 20);
+        let pad = " ".repeat(900 << 10);
         (200, format!("{{\"resources\":{{}}{pad}}}"))
     }));
     let out = rate_limited(&api.url, "0.2")
         .stdout_contains("The GitHub API shows no exhausted rate limit")
         .run();
     check(&out, "recovered", 2);
+}
+
+/// An API on 127.0.0.1 that announces a body of 8 GiB and streams it until the client leaves.
+fn endless_api() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::Write as _;
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = crate::github::read_request(&stream);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8589934592\r\n\r\n{\"resources\":{},\"pad\":\"",
+            );
+            let chunk = vec![b'x'; 64 << 10];
+            while stream.write_all(&chunk).is_ok() {}
+        }
+    });
+    url
+}
+
+#[test]
+fn an_endless_api_answer_is_cut_at_one_mib() {
+    let started = Instant::now();
+    let out = rate_limited(&endless_api(), "0.2")
+        .stdout_contains("the answer is larger than 1048576 bytes")
+        .run();
+    check(&out, "recovered", 2);
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[test]
@@ -604,4 +633,33 @@ fn the_command_cannot_read_the_token_from_recovers_proc_entries() {
         "the token leaked:\n{}",
         out.text()
     );
+}
+
+#[test]
+fn a_redirect_from_the_api_is_not_followed_with_the_token() {
+    let elsewhere = Api::start(Box::new(|_| (200, rate_limits(0, 3))));
+    let target = format!("{}/rate_limit", elsewhere.url);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::Write as _;
+        for mut stream in listener.incoming().flatten() {
+            let _ = crate::github::read_request(&stream);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nlocation: {target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    let out = rate_limited(&url, "0.2")
+        .stdout_contains("::warning::cannot ask the GitHub API")
+        .stdout_contains("HTTP 302")
+        .run();
+    check(&out, "recovered", 2);
+    for request in elsewhere.requests() {
+        assert!(
+            !request.contains(TOKEN),
+            "the token followed the redirect:\n{request}"
+        );
+    }
 }
