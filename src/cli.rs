@@ -233,7 +233,11 @@ fn state_command(command: StateCommand) -> i32 {
             print!("{text}");
             exit_code::SUCCESS
         }
-        Err(error) => refuse(&Error::State(error), false),
+        Err(error) => {
+            // The cause (permission denied, a lock held too long) is what the user can act on.
+            eprintln!("error: {}", with_causes(&error));
+            Error::State(error).exit_code()
+        }
     }
 }
 

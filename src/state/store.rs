@@ -27,6 +27,9 @@ pub const VERSION: u64 = 1;
 /// so it is a warning and a fresh state, and it is never read whole.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
+/// How long [`Store::update`] and [`Store::remove`] wait for another process's lock.
+pub const BLOCKING_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// An exclusive lock on one key's lock file, held until dropped.
 #[derive(Debug)]
 pub struct Lock {
@@ -189,12 +192,28 @@ impl Store {
         }
     }
 
-    /// Waits for the lock of `key` as long as it takes (for `recover state reset`).
+    /// Waits for the lock of `key` for at most [`BLOCKING_LOCK_WAIT`] (for `recover state
+    /// reset`, which a person runs and waits for): a lock held longer belongs to a stuck process.
     fn lock(&self, key: &Key) -> Result<Lock, StoreError> {
-        let (file, path) = self.lock_file(key)?;
-        file.lock()
-            .map_err(|source| StoreError::Lock { path, source })?;
-        Ok(Lock { _file: file })
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(lock) = self.try_lock(key)? {
+                return Ok(lock);
+            }
+            if started.elapsed() >= BLOCKING_LOCK_WAIT {
+                return Err(StoreError::Lock {
+                    path: self.dir.join(format!("{}.lock", key.stem())),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "held by another process for more than {} s",
+                            BLOCKING_LOCK_WAIT.as_secs()
+                        ),
+                    ),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Takes the lock of `key` if no other process holds it; `None` if one does. The caller

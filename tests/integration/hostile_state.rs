@@ -663,3 +663,29 @@ fn a_redirect_from_the_api_is_not_followed_with_the_token() {
         );
     }
 }
+
+#[test]
+fn state_reset_gives_up_on_a_lock_held_by_a_stuck_process() {
+    let dir = state_dir();
+    std::fs::write(
+        dir.path().join("circuit-db.json"),
+        r#"{"version": 1, "consecutive_failures": 1}"#,
+    )
+    .unwrap();
+    let mut holder = hold_lock(dir.path());
+    let started = Instant::now();
+    let out = Test::new()
+        .args(["state", "reset", "db", "--state-dir"])
+        .arg(dir.path())
+        .status(2)
+        .stderr_contains("held by another process for more than 10 s")
+        .run();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{}",
+        out.describe()
+    );
+    assert!(dir.path().join("circuit-db.json").exists());
+}
