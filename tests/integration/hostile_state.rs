@@ -689,3 +689,77 @@ fn state_reset_gives_up_on_a_lock_held_by_a_stuck_process() {
     );
     assert!(dir.path().join("circuit-db.json").exists());
 }
+
+/// A tmpfs of a few KiB mounted on a temporary directory, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` where mounting is not allowed (not root, or no tmpfs).
+    fn mount(kib: u32) -> Option<SmallDisk> {
+        if !is_root() {
+            return None;
+        }
+        let dir = state_dir();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills what is left of the disk.
+    fn fill(&self) {
+        let _ = std::fs::write(self.path().join("filler"), vec![b'x'; 1 << 20]);
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_under_the_state_is_a_warning_and_keeps_the_old_state() {
+    let Some(disk) = SmallDisk::mount(16) else {
+        eprintln!("skipped: needs root to mount a small tmpfs");
+        return;
+    };
+    let state = r#"{"version": 1, "consecutive_failures": 1, "opened_at_ms": null, "until_ms": null, "probe": null}"#;
+    std::fs::write(disk.path().join("circuit-db.json"), state).unwrap();
+    std::fs::write(disk.path().join("circuit-db.lock"), "").unwrap();
+    disk.fill();
+    let out = step(disk.path())
+        .args([
+            "--circuit",
+            "db",
+            "--circuit-threshold",
+            "9",
+            "--max-attempts",
+            "2",
+        ])
+        .args(["--command", &marked(3)])
+        .status(3)
+        .stdout_contains("cannot write state file")
+        .run();
+    check(&out, "failure", 2);
+    assert_eq!(
+        std::fs::read_to_string(disk.path().join("circuit-db.json")).unwrap(),
+        state,
+        "the old state was damaged"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(disk.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
