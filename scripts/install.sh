@@ -12,7 +12,9 @@
 # A downloaded archive is checked against the sha256 committed in dist/checksums/<tag>.sha256
 # before it is unpacked; a mismatch is an error and nothing from the archive is ever run.
 # Binaries live in $RUNNER_TOOL_CACHE/recover/<version>/<arch>/ next to a <arch>.complete marker
-# (the layout of actions/tool-cache). Parallel jobs on one runner share that cache: installs
+# (the layout of actions/tool-cache) that holds the binary's sha256; a release's archive stays
+# beside its binary. Every use checks the binary against the marker and, for a release, the
+# archive against the pinned sha256 and the binary against the archive (about 20 ms). Parallel jobs on one runner share that cache: installs
 # take a lock, and a binary is moved into place whole before its marker is written.
 #
 # `install.sh --source-hash` prints the content hash of the source in the repository holding this
@@ -137,21 +139,44 @@ break_lock() {
   fi
 }
 
+# Whether process $1 is alive. `kill -0` also fails for a live process of another user (EPERM):
+# that one holds its lock as much as our own, so only "no such process" counts as dead.
+process_alive() {
+  local out
+  if out="$(LC_ALL=C kill -0 "$1" 2>&1)"; then
+    return 0
+  fi
+  [[ "${out}" == *"not permitted"* ]]
+}
+
+# The age of the file or directory $1 in seconds, from its modification time (GNU stat, then
+# BSD stat); empty when neither can tell.
+age_of() {
+  local mtime
+  mtime="$(stat -c %Y "$1" 2>/dev/null || stat -f %m "$1" 2>/dev/null || true)"
+  if [[ "${mtime}" =~ ^[0-9]+$ ]]; then
+    printf '%s\n' "$(($(date +%s) - mtime))"
+  fi
+}
+
 # Take the install lock of the cache entry $1: mkdir is atomic on every platform (flock is not on
-# macOS). A lock whose owner has died is broken; so is one older than the lock timeout.
+# macOS). A lock whose owner has died is broken; so is one older than the lock timeout, its age
+# counted from when it was taken (the lock directory's modification time), not from when this
+# job began to wait.
 take_lock() {
-  local dir="$1.lock" waited=0 owner
+  local dir="$1.lock" waited=0 owner age
   mkdir -p "$(dirname "${dir}")"
   until mkdir "${dir}" 2>/dev/null; do
     owner="$(cat "${dir}/owner" 2>/dev/null || true)"
     # The owner is "<pid> <host>"; a process can only be checked on its own host (jobs in
     # containers share a tool cache but not process ids), elsewhere only the timeout applies.
-    if [[ "${owner#* }" == "${host}" ]] && ! kill -0 "${owner%% *}" 2>/dev/null; then
+    if [[ "${owner#* }" == "${host}" && "${owner%% *}" =~ ^[0-9]+$ ]] && ! process_alive "${owner%% *}"; then
       info "breaking the lock of a finished install (process ${owner%% *})"
       break_lock "${dir}"
       continue
     fi
-    if ((waited >= lock_timeout)); then
+    age="$(age_of "${dir}")"
+    if ((${age:-${waited}} >= lock_timeout)); then
       warning "breaking the install lock ${dir}, held for more than ${lock_timeout}s"
       break_lock "${dir}"
       waited=0
@@ -179,14 +204,39 @@ trap cleanup EXIT
 
 # Move the file $1 into the cache entry $2 (version dir) as the binary, then mark it complete.
 # The binary is renamed into place from the same directory, so no reader ever sees half of it,
-# and readers only trust an entry with its marker.
+# and readers only trust an entry with its marker. The marker holds the binary's sha256, which
+# every later use checks again (see cached).
 publish() {
   local binary="$1" entry="$2"
   mkdir -p "${entry}/${arch}"
   chmod 755 "${binary}"
   mv -f "${binary}" "${entry}/${arch}/${exe}.partial.$$"
   mv -f "${entry}/${arch}/${exe}.partial.$$" "${entry}/${arch}/${exe}"
-  : >"${entry}/${arch}.complete"
+  sha256_of "${entry}/${arch}/${exe}" >"${entry}/${arch}.complete"
+}
+
+# Whether the cache entry $1 holds a complete binary that is still the one published: the marker
+# is there and the binary's sha256 matches it. With an archive $2 and its pinned sha256 $3 (a
+# release), the archive kept in the entry must also still have the pinned sha256 and hold that
+# very binary: a marker alone proves nothing about a file anyone on the runner could replace.
+cached() {
+  local entry="$1" archive="${2:-}" pinned="${3:-}" binary="$1/${arch}/${exe}" recorded actual
+  [[ -f "${entry}/${arch}.complete" && -x "${binary}" ]] || return 1
+  recorded="$(cat "${entry}/${arch}.complete")"
+  actual="$(sha256_of "${binary}")"
+  [[ "${recorded}" == "${actual}" ]] || return 1
+  if [[ -n "${archive}" ]]; then
+    [[ -f "${archive}" && "$(sha256_of "${archive}")" == "${pinned}" ]] || return 1
+    [[ "$(tar -xzOf "${archive}" "${exe}" | sha256_of)" == "${actual}" ]] || return 1
+  fi
+}
+
+# Forget the cache entry $1 of this arch when it exists but fails the check of `cached`.
+discard_if_damaged() {
+  if [[ -e "$1/${arch}.complete" ]]; then
+    warning "the cached recover in $1/${arch} does not match its checksum; installing it again"
+    rm -f "$1/${arch}.complete"
+  fi
 }
 
 # Print the binary's path to $GITHUB_OUTPUT (or stdout outside a runner) and finish.
@@ -289,22 +339,24 @@ fetch() {
 # fetched (a fork without release assets, a network failure), for the caller to build instead;
 # a checksum mismatch is never a reason to fall back.
 install_release() {
-  local tag="$1" version="${1#v}" asset pinned actual entry
+  local tag="$1" version="${1#v}" asset pinned actual entry kept
   entry="${tool_cache}/recover/${version}"
-  if [[ -f "${entry}/${arch}.complete" && -x "${entry}/${arch}/${exe}" ]]; then
-    info "recover ${tag} found in the tool cache"
-    finish "${entry}/${arch}/${exe}"
-  fi
   asset="recover-${tag}-${target}.tar.gz"
   if ! pinned="$(pinned_sha256 "${tag}" "${asset}")"; then
     error "dist/checksums/${tag}.sha256 pins no checksum for ${asset}"
     exit 1
   fi
-  take_lock "${entry}/${arch}"
-  if [[ -f "${entry}/${arch}.complete" && -x "${entry}/${arch}/${exe}" ]]; then
-    info "recover ${tag} was installed by another job"
+  kept="${entry}/${arch}/${asset}"
+  if cached "${entry}" "${kept}" "${pinned}"; then
+    info "recover ${tag} found in the tool cache (sha256 verified)"
     finish "${entry}/${arch}/${exe}"
   fi
+  take_lock "${entry}/${arch}"
+  if cached "${entry}" "${kept}" "${pinned}"; then
+    info "recover ${tag} was installed by another job (sha256 verified)"
+    finish "${entry}/${arch}/${exe}"
+  fi
+  discard_if_damaged "${entry}"
   mkdir -p "${tool_cache}/recover"
   scratch="$(mktemp -d "${tool_cache}/recover/.download.XXXXXX")"
   local url="${server_url%/}/${repository}/releases/download/${tag}/${asset}"
@@ -329,6 +381,9 @@ install_release() {
   info "sha256 ${actual} verified"
   mkdir "${scratch}/unpacked"
   tar -xzf "${scratch}/${asset}" -C "${scratch}/unpacked" "${exe}"
+  # The archive stays beside the binary, so that every later use can check both again.
+  mkdir -p "${entry}/${arch}"
+  mv -f "${scratch}/${asset}" "${kept}"
   publish "${scratch}/unpacked/${exe}" "${entry}"
   finish "${entry}/${arch}/${exe}"
 }
@@ -343,15 +398,16 @@ install_build() {
   fi
   hash="$(source_hash)"
   entry="${tool_cache}/recover/0.0.0-src.${hash:0:16}"
-  if [[ -f "${entry}/${arch}.complete" && -x "${entry}/${arch}/${exe}" ]]; then
-    info "a build of this source (${hash:0:16}) found in the tool cache"
+  if cached "${entry}"; then
+    info "a build of this source (${hash:0:16}) found in the tool cache (sha256 verified)"
     finish "${entry}/${arch}/${exe}"
   fi
   take_lock "${entry}/${arch}"
-  if [[ -f "${entry}/${arch}.complete" && -x "${entry}/${arch}/${exe}" ]]; then
-    info "this source (${hash:0:16}) was built by another job"
+  if cached "${entry}"; then
+    info "this source (${hash:0:16}) was built by another job (sha256 verified)"
     finish "${entry}/${arch}/${exe}"
   fi
+  discard_if_damaged "${entry}"
   # Reuse the job's cargo target directory when it has one; else a directory of the job's own.
   target_dir="${CARGO_TARGET_DIR:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}/recover-build}"
   info "building recover from ${action_path} (source ${hash:0:16}, cargo target directory ${target_dir})"

@@ -16,7 +16,7 @@ use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
 use crate::exec::work_dir::WorkDir;
 use crate::plan::SummaryWhen;
-use crate::plan::{INPUTS, Plan, RawInputs};
+use crate::plan::{EnvValue, INPUTS, Plan, RawInputs};
 use crate::policy::WaitPolicy;
 use crate::report::log::Log;
 use crate::report::{self, Report, outputs};
@@ -89,11 +89,14 @@ pub enum StateCommand {
 pub struct RunArgs {
     /// The values of the flags given, by input name.
     pub flags: BTreeMap<&'static str, String>,
+    /// `--github-token-env NAME`: the variable that holds the GitHub token.
+    pub github_token_env: Option<String>,
     /// The program and arguments after `--`.
     pub argv: Vec<OsString>,
 }
 
 const ARGV: &str = "program";
+const TOKEN_ENV: &str = "github_token_env";
 
 impl FromArgMatches for RunArgs {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
@@ -107,6 +110,9 @@ impl FromArgMatches for RunArgs {
             if let Some(value) = matches.get_one::<String>(spec.name) {
                 self.flags.insert(spec.name, value.clone());
             }
+        }
+        if let Some(name) = matches.get_one::<String>(TOKEN_ENV) {
+            self.github_token_env = Some(name.clone());
         }
         if let Some(argv) = matches.get_many::<OsString>(ARGV) {
             self.argv = argv.cloned().collect();
@@ -128,10 +134,19 @@ impl Args for RunArgs {
                     .value_name(spec.value_name)
                     .action(ArgAction::Set)
                     .allow_hyphen_values(true)
+                    // Kept only to refuse it with a clear message: see `token_on_command_line`.
+                    .hide(spec.name == "github_token")
                     .help(help),
             );
         }
         cmd.arg(
+            Arg::new(TOKEN_ENV)
+                .long("github-token-env")
+                .value_name("NAME")
+                .action(ArgAction::Set)
+                .help("Read github_token from the environment variable NAME (default: INPUT_GITHUB_TOKEN); a token on the command line would show in `ps`"),
+        )
+        .arg(
             Arg::new(ARGV)
                 .num_args(1..)
                 .last(true)
@@ -149,6 +164,10 @@ impl Args for RunArgs {
 /// Runs recover with the process's arguments and environment; returns the exit code.
 #[must_use]
 pub fn main() -> i32 {
+    protect_process();
+    crate::trace::init(&crate::trace::Sink::from_env(|name| {
+        std::env::var(name).ok()
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -214,7 +233,11 @@ fn state_command(command: StateCommand) -> i32 {
             print!("{text}");
             exit_code::SUCCESS
         }
-        Err(error) => refuse(&Error::State(error), false),
+        Err(error) => {
+            // The cause (permission denied, a lock held too long) is what the user can act on.
+            eprintln!("error: {}", with_causes(&error));
+            Error::State(error).exit_code()
+        }
     }
 }
 
@@ -222,17 +245,70 @@ pub(crate) fn is_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
+/// Makes recover's `/proc/<pid>` entries (environ, cmdline, mem) readable only by root, before
+/// anything is spawned: the command runs as the same user, and would otherwise read
+/// `github_token` from `/proc/$PPID/environ`. The children's own entries stay as they were:
+/// `execve` resets the flag. Elsewhere (macOS, Windows) other users cannot read a process's
+/// environment and the same user's debugger rules apply.
+fn protect_process() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(%error, "cannot make recover's /proc entries private");
+    }
+}
+
+/// The flag that must not be used: a token in argv shows in `ps` to every user of the machine.
+fn token_on_command_line() -> crate::plan::PlanError {
+    crate::plan::PlanError {
+        input: "github_token",
+        problem: "the token was given on the command line (--github-token), where every user of the machine sees it in `ps`; set it in the environment variable INPUT_GITHUB_TOKEN instead, or name the variable that holds it with --github-token-env NAME".to_owned(),
+    }
+}
+
+/// The token from `--github-token-env NAME`, or an error naming the variable.
+fn token_from_env(name: &str) -> Result<Option<String>, crate::plan::PlanError> {
+    match std::env::var(name) {
+        Ok(token) if !token.trim().is_empty() => Ok(Some(token)),
+        _ => Err(crate::plan::PlanError {
+            input: "github_token",
+            problem: format!(
+                "--github-token-env names {name:?}, which is not set, empty or not UTF-8; export the token in it, or leave the flag out to read INPUT_GITHUB_TOKEN"
+            ),
+        }),
+    }
+}
+
 /// `recover run`: plan, run, report.
 fn run_command(args: RunArgs) -> i32 {
     let actions = is_actions();
-    let raw = RawInputs::collect(
-        |spec| args.flags.get(spec.name).cloned(),
-        |var| std::env::var(var).ok(),
+    if args.flags.contains_key("github_token") {
+        return refuse(&Error::Plan(vec![token_on_command_line()]), actions);
+    }
+    let token = match args.github_token_env.as_deref().map(token_from_env) {
+        Some(Err(error)) => return refuse(&Error::Plan(vec![error]), actions),
+        Some(Ok(token)) => token,
+        None => None,
+    };
+    let raw = RawInputs::collect_env(
+        |spec| {
+            if spec.name == "github_token" && token.is_some() {
+                return token.clone();
+            }
+            args.flags.get(spec.name).cloned()
+        },
+        EnvValue::var,
     );
     let plan = match Plan::from_inputs(&raw, args.argv) {
         Ok(plan) => plan,
         Err(errors) => return refuse(&Error::Plan(errors), actions),
     };
+    tracing::debug!(
+        max_attempts = plan.policy.max_attempts,
+        attempt_timeout = ?plan.attempt_timeout,
+        total_timeout = ?plan.total_timeout,
+        waits = ?plan.policy.waits,
+        "plan checked"
+    );
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => return refuse(&Error::Runtime(error), actions),

@@ -17,8 +17,14 @@ use serde::Deserialize;
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// How long the call to `/rate_limit` may take before recover gives up on it and uses the
-/// backoff: a retry should not wait on a slow API much longer than on the backoff itself.
+/// backoff: a retry should not wait on a slow API much longer than on the backoff itself. The
+/// caller shortens it to what is left before the step's deadline.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest answer recover reads from `/rate_limit`: 1 MiB. GitHub's is about 2 KB; a
+/// server that sends more (or never stops) is not answering the question, and reading it whole
+/// would take memory without bound.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// Seconds added to a reset time: the limit is restored at that second, and the runner's clock
 /// and GitHub's may differ by a little.
@@ -73,6 +79,15 @@ pub enum ApiError {
     /// The token holds characters an HTTP header cannot carry.
     #[error("github_token is not a valid token (it holds spaces or control characters)")]
     BadToken,
+    /// `GITHUB_API_URL` is not an http(s) URL with a host. octocrab panics on some such URLs,
+    /// so recover checks first.
+    #[error("GITHUB_API_URL {url:?} is not valid: {problem}")]
+    BadUrl {
+        /// The URL, with any user info hidden.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// octocrab could not be set up for this base URL (a bad URL, no TLS roots).
     #[error("cannot set up a GitHub API client for {url}: {cause}")]
     Client {
@@ -90,11 +105,13 @@ pub enum ApiError {
         /// What went wrong, with the token redacted.
         cause: String,
     },
-    /// No answer within [`TIMEOUT`].
-    #[error("GET {url}/rate_limit did not answer within {} s", TIMEOUT.as_secs())]
+    /// No answer within the time allowed ([`TIMEOUT`], or less before a deadline).
+    #[error("GET {url}/rate_limit did not answer within {:.1} s", .after.as_secs_f64())]
     TimedOut {
         /// The base URL.
         url: String,
+        /// The time allowed.
+        after: Duration,
     },
 }
 
@@ -118,36 +135,122 @@ impl Api {
         &self.base_url
     }
 
+    /// The base URL as messages show it: user info (`user:pass@`) replaced by `***`.
+    #[must_use]
+    pub fn shown_url(&self) -> String {
+        hide_user_info(&self.base_url)
+    }
+
+    /// Checks the base URL: http or https, with a host.
+    fn check_url(&self) -> Result<(), ApiError> {
+        let bad = |problem: &str| ApiError::BadUrl {
+            url: self.shown_url(),
+            problem: problem.to_owned(),
+        };
+        let url = url::Url::parse(&self.base_url).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("expected an http or https URL"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("the URL has no host"));
+        }
+        Ok(())
+    }
+
+    /// A message about this API with the token and the URL's user info hidden.
+    fn redact(&self, text: &str) -> String {
+        self.token
+            .redact(text)
+            .replace(&self.base_url, &self.shown_url())
+    }
+
     /// Asks `GET /rate_limit` and returns the reset time (seconds since the Unix epoch) of the
     /// earliest exhausted rate limit, or `None` when none is exhausted (a secondary rate limit,
     /// which `/rate_limit` does not show, for one).
     ///
     /// # Errors
-    /// An [`ApiError`] when the token is unusable, the call fails or takes longer than
-    /// [`TIMEOUT`]. Every message has the token redacted.
-    pub async fn rate_limit_reset(&self) -> Result<Option<u64>, ApiError> {
+    /// An [`ApiError`] when the token or the URL is unusable, the call fails or takes longer
+    /// than `timeout`. Every message has the token and the URL's user info hidden.
+    pub async fn rate_limit_reset(&self, timeout: Duration) -> Result<Option<u64>, ApiError> {
         if !self.token.is_header_safe() {
             return Err(ApiError::BadToken);
         }
-        let url = self.base_url.clone();
+        self.check_url()?;
+        let url = self.shown_url();
+        tracing::debug!(%url, ?timeout, "asking GET /rate_limit");
         let client = octocrab::Octocrab::builder()
-            .base_uri(url.as_str())
+            .base_uri(self.base_url.as_str())
             .and_then(|b| b.personal_token(self.token.0.clone()).build())
             .map_err(|e| ApiError::Client {
                 url: url.clone(),
-                cause: self.token.redact(&describe(&e)),
+                cause: self.redact(&describe(&e)),
             })?;
-        let call = client.get::<RateLimits, _, ()>("/rate_limit", None);
-        match tokio::time::timeout(TIMEOUT, call).await {
-            Err(_) => Err(ApiError::TimedOut { url }),
-            Ok(Err(e)) => Err(ApiError::Request {
+        match tokio::time::timeout(timeout, ask(&client)).await {
+            Err(_) => Err(ApiError::TimedOut {
                 url,
-                cause: self.token.redact(&describe(&e)),
+                after: timeout,
+            }),
+            Ok(Err(cause)) => Err(ApiError::Request {
+                url,
+                cause: self.redact(&cause),
             }),
             Ok(Ok(limits)) => Ok(limits.earliest_exhausted_reset()),
         }
     }
 }
+
+/// `GET /rate_limit` with the body read up to [`MAX_ANSWER_BYTES`]; the error is one line.
+///
+/// The path is relative: octocrab adds the base URL, and sends the token only to a relative
+/// request's host (it holds the token back from any other authority).
+async fn ask(client: &octocrab::Octocrab) -> Result<RateLimits, String> {
+    use http_body_util::BodyExt as _;
+    let response = client._get("/rate_limit").await.map_err(|e| describe(&e))?;
+    let status = response.status();
+    let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                format!("the answer is larger than {MAX_ANSWER_BYTES} bytes")
+            } else {
+                one_line(&e.to_string())
+            }
+        })?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP {}: {}",
+            status.as_u16(),
+            error_message(&body, status.as_u16(), status.canonical_reason())
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("the answer is not the JSON expected: {e}"))
+}
+
+/// GitHub's `message` of an error body, else the start of the body, else the status's reason.
+fn error_message(body: &[u8], code: u16, reason: Option<&str>) -> String {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        message: Option<String>,
+    }
+    let message = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|b| b.message)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+    let first = message.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        return reason.map_or_else(|| format!("status {code}"), ToOwned::to_owned);
+    }
+    first.chars().take(200).collect()
+}
+
+/// `text` on one line: line breaks become spaces.
+fn one_line(text: &str) -> String {
+    text.lines().collect::<Vec<_>>().join(" ")
+}
+
+impl Api {}
 
 /// The body of `GET /rate_limit`: each resource (`core`, `search`, `graphql`, …) with what is
 /// left of it and when it resets. Resources GitHub adds later are read the same way.
@@ -182,6 +285,25 @@ impl RateLimits {
     }
 }
 
+/// `url` with its user info (`user:pass@` after the scheme) replaced by `***`, parsed or not.
+#[must_use]
+pub fn hide_user_info(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            let scheme = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{scheme}***@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// One line about an octocrab error: the status and GitHub's message for an HTTP error, else
 /// the chain of causes, without the repetition octocrab's messages carry.
 fn describe(error: &octocrab::Error) -> String {
@@ -199,7 +321,7 @@ fn describe(error: &octocrab::Error) -> String {
         }
         cause = c.source();
     }
-    text.lines().collect::<Vec<_>>().join(" ")
+    one_line(&text)
 }
 
 #[cfg(test)]
@@ -276,7 +398,48 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let result = runtime.block_on(api.rate_limit_reset());
+        let result = runtime.block_on(api.rate_limit_reset(TIMEOUT));
         assert!(matches!(result, Err(ApiError::BadToken)), "{result:?}");
+    }
+
+    #[test]
+    fn a_bad_base_url_is_an_error_before_any_request_and_hides_user_info() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cases = [
+            ("not-a-url", "relative URL without a base"),
+            ("ftp://example.com", "expected an http or https URL"),
+            ("http://", "empty host"),
+            ("https://user:hunter2@", "empty host"),
+            ("http://exa mple.com", "invalid international domain name"),
+            ("unix:/var/run/socket", "expected an http or https URL"),
+        ];
+        for (url, problem) in cases {
+            let api = Api::new(Some(url), Token::new("ghs_x"));
+            let result = runtime.block_on(api.rate_limit_reset(TIMEOUT));
+            let Err(error @ ApiError::BadUrl { .. }) = result else {
+                panic!("{url}: {result:?}");
+            };
+            let text = error.to_string();
+            assert!(text.contains(problem), "{url}: {text}");
+            assert!(!text.contains("hunter2"), "{url}: {text}");
+        }
+    }
+
+    #[test]
+    fn user_info_never_shows() {
+        let cases = [
+            ("http://user:pass@host:8080/api", "http://***@host:8080/api"),
+            ("https://tok@ghe.example.com", "https://***@ghe.example.com"),
+            ("https://a@b:c@host/x@y", "https://***@host/x@y"),
+            ("user:pass@host", "***@host"),
+            ("https://api.github.com", "https://api.github.com"),
+            ("http://host/path@x", "http://host/path@x"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(hide_user_info(url), shown, "{url}");
+        }
     }
 }

@@ -25,4 +25,5 @@ pub mod report;
 pub mod run;
 pub mod state;
 pub mod task;
+pub mod trace;
 pub mod yaml;

@@ -264,6 +264,17 @@ pub enum GiveUp {
     CircuitOpen,
     /// The retry budget shared through `state_dir` is spent.
     RetryBudgetSpent,
+    /// The output (`Retry-After` and the like) or the GitHub API asked for a wait longer than
+    /// the step can use: sleeping through it would hold the runner for nothing.
+    HintTooLong {
+        /// The wait asked for.
+        wait: Duration,
+        /// The most the step could wait: `max_hint_wait_seconds`, or the time left before the
+        /// deadline.
+        limit: Duration,
+        /// Whether the limit is the deadline (else `max_hint_wait_seconds` or its default).
+        deadline: bool,
+    },
 }
 
 /// What `decide` looks at.
@@ -294,6 +305,28 @@ pub struct Policy {
     pub retry_on_exit_codes: Vec<i32>,
     /// The waits.
     pub waits: WaitPolicy,
+    /// The longest wait a hint may ask for (`max_hint_wait_seconds`), when given. Without it,
+    /// the limit is the time left before the deadline, or [`DEFAULT_MAX_HINT_WAIT`] when the
+    /// step has no deadline.
+    pub max_hint_wait: Option<Duration>,
+}
+
+/// The longest wait a hint may ask for when the step has neither `max_hint_wait_seconds` nor a
+/// deadline: 15 minutes. `Retry-After: 9999999` would otherwise hold the runner for 2,777 hours;
+/// a service that needs longer than this is better retried by a later run.
+pub const DEFAULT_MAX_HINT_WAIT: Duration = Duration::from_secs(15 * 60);
+
+impl Policy {
+    /// The longest hinted wait the step can use, and whether that limit is the deadline.
+    #[must_use]
+    pub fn hint_limit(&self, remaining: Option<Duration>) -> (Duration, bool) {
+        match (self.max_hint_wait, remaining) {
+            (Some(max), Some(left)) if left <= max => (left, true),
+            (Some(max), _) => (max, false),
+            (None, Some(left)) => (left, true),
+            (None, None) => (DEFAULT_MAX_HINT_WAIT, false),
+        }
+    }
 }
 
 /// Decides what follows an attempt.
@@ -318,7 +351,19 @@ pub fn decide(policy: &Policy, s: &Situation<'_>) -> Decision {
         return Decision::GiveUp(GiveUp::AttemptsExhausted);
     }
     let (wait, from_hint) = match s.hinted_wait {
-        Some(hint) => (policy.waits.capped(hint), true),
+        Some(hint) => {
+            let wait = policy.waits.capped(hint);
+            let (limit, deadline) = policy.hint_limit(s.remaining);
+            // A wait that only fits with nothing left for the attempt is too long as well.
+            if wait > limit || (deadline && wait >= limit) {
+                return Decision::GiveUp(GiveUp::HintTooLong {
+                    wait,
+                    limit,
+                    deadline,
+                });
+            }
+            (wait, true)
+        }
         None => (s.backoff_wait, false),
     };
     if s.remaining.is_some_and(|left| wait >= left) {
@@ -523,6 +568,7 @@ mod tests {
             retry_on: RetryOn::any(),
             retry_on_exit_codes: Vec::new(),
             waits: policy(Backoff::Fixed, Jitter::None, 10, Some(30)),
+            max_hint_wait: None,
         }
     }
 
@@ -622,6 +668,59 @@ mod tests {
         assert_eq!(decide(&p, &s), Decision::GiveUp(GiveUp::Deadline));
         s.remaining = Some(Duration::from_secs(11));
         assert!(matches!(decide(&p, &s), Decision::Retry { .. }));
+    }
+
+    #[test]
+    fn a_hint_longer_than_the_step_can_use_ends_the_retries() {
+        let f = failed(1);
+        let unknown = Classification::from_exit(&f);
+        let secs = Duration::from_secs;
+        let uncapped = |max_hint_wait| Policy {
+            waits: policy(Backoff::Fixed, Jitter::None, 10, None),
+            max_hint_wait,
+            ..base_policy()
+        };
+        let retry = |s| Decision::Retry {
+            wait: secs(s),
+            from_hint: true,
+        };
+        let too_long = |wait, limit, deadline| {
+            Decision::GiveUp(GiveUp::HintTooLong {
+                wait: secs(wait),
+                limit: secs(limit),
+                deadline,
+            })
+        };
+        // (max_hint_wait_seconds, time left, hint, decision)
+        let cases = [
+            (None, None, 900, retry(900)),
+            (None, None, 901, too_long(901, 900, false)),
+            (None, None, 9_999_999, too_long(9_999_999, 900, false)),
+            (Some(60), None, 61, too_long(61, 60, false)),
+            (Some(60), None, 60, retry(60)),
+            (Some(7200), None, 3600, retry(3600)),
+            // With a deadline, the time left is the limit unless the input is lower.
+            (None, Some(3600), 1800, retry(1800)),
+            (None, Some(3600), 3600, too_long(3600, 3600, true)),
+            (None, Some(30), 9_999_999, too_long(9_999_999, 30, true)),
+            (Some(60), Some(3600), 120, too_long(120, 60, false)),
+            (Some(600), Some(100), 200, too_long(200, 100, true)),
+        ];
+        for (max, left, hint, want) in cases {
+            let p = uncapped(max.map(secs));
+            let mut s = situation(1, &f, &unknown);
+            s.hinted_wait = Some(secs(hint));
+            s.remaining = left.map(secs);
+            assert_eq!(
+                decide(&p, &s),
+                want,
+                "max {max:?} left {left:?} hint {hint}"
+            );
+        }
+        // max_wait_seconds still caps a hint first: the capped wait is what must fit.
+        let mut s = situation(1, &f, &unknown);
+        s.hinted_wait = Some(secs(9_999_999));
+        assert_eq!(decide(&base_policy(), &s), retry(30));
     }
 
     #[test]

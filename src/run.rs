@@ -19,7 +19,7 @@ use crate::exec::shell::Shell;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
 use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
-use crate::github::{Api, RESET_MARGIN_SECONDS};
+use crate::github::{Api, RESET_MARGIN_SECONDS, TIMEOUT};
 use crate::plan::{Plan, Program};
 use crate::policy::{Decision, GiveUp, Situation, Waits, asks_rate_limit_reset, decide};
 use crate::report::log::{Log, WaitSource};
@@ -257,7 +257,7 @@ pub async fn run<C: Classifier>(
         ctx,
         pending: None,
     };
-    let mut result = match runner.refused_at_start() {
+    let mut result = match runner.refused_at_start(cancel).await {
         Some(refused) => refused,
         None => runner.attempts(cancel).await,
     };
@@ -334,7 +334,7 @@ impl<C: Classifier> Runner<'_, C> {
             if let Some(signal) = cancel.signal() {
                 return self.result(attempts, Outcome::Cancelled, None, Some(signal));
             }
-            if number > 1 && self.refused(false) {
+            if number > 1 && self.refused(false, cancel).await {
                 self.pending = retried.take();
                 return self.result(attempts, Outcome::Failure, Some(GiveUp::CircuitOpen), None);
             }
@@ -443,7 +443,7 @@ impl<C: Classifier> Runner<'_, C> {
             decision = decide(&self.plan.policy, &situation);
             source = WaitSource::RateLimitReset;
         }
-        let decision = self.shared_decision(decision, classification);
+        let decision = self.shared_decision(decision, classification, cancel).await;
         if matches!(
             decision,
             Decision::Retry {
@@ -463,8 +463,14 @@ impl<C: Classifier> Runner<'_, C> {
         let token = self.plan.github_token.clone()?;
         let url = self.ctx.env.get("GITHUB_API_URL").and_then(|u| u.to_str());
         let api = Api::new(url, token);
+        // The call may not outlast the deadline: what is left of it bounds the wait for the
+        // answer as well as the wait the answer asks for.
+        let timeout = self.remaining().map_or(TIMEOUT, |left| left.min(TIMEOUT));
+        if timeout.is_zero() {
+            return None;
+        }
         let asked = tokio::select! {
-            asked = api.rate_limit_reset() => asked,
+            asked = api.rate_limit_reset(timeout) => asked,
             _ = cancel.cancelled() => return None,
         };
         match asked {
@@ -685,8 +691,8 @@ impl<C: Classifier> Runner<'_, C> {
 /// in [`crate::state::breaker`] and [`crate::state::budget`]. Without them, these do nothing.
 impl<C: Classifier> Runner<'_, C> {
     /// A failed run with no attempt when the circuit is open at the step's start.
-    fn refused_at_start(&mut self) -> Option<RunResult> {
-        self.refused(true).then(|| {
+    async fn refused_at_start(&mut self, cancel: &mut Cancel) -> Option<RunResult> {
+        self.refused(true, cancel).await.then(|| {
             self.result(
                 Vec::new(),
                 Outcome::Failure,
@@ -696,26 +702,33 @@ impl<C: Classifier> Runner<'_, C> {
         })
     }
 
-    /// Whether the circuit refuses the next attempt.
-    fn refused(&mut self, first: bool) -> bool {
+    /// Whether the circuit refuses the next attempt. Waiting for the state's lock is bounded
+    /// and ends on cancellation (then the step runs on without state).
+    async fn refused(&mut self, first: bool, cancel: &mut Cancel) -> bool {
         let log = &mut *self.ctx.log;
-        self.ctx
-            .shared
-            .as_deref_mut()
-            .is_some_and(|s| s.admit(first, log).is_some())
+        match self.ctx.shared.as_deref_mut() {
+            Some(shared) => shared.admit(first, log, cancel).await.is_some(),
+            None => false,
+        }
     }
 
     /// Records the attempt on the circuit, then keeps a retry only while the circuit stays closed
     /// and the budget grants it.
-    fn shared_decision(&mut self, decision: Decision, classification: &Classification) -> Decision {
+    async fn shared_decision(
+        &mut self,
+        decision: Decision,
+        classification: &Classification,
+        cancel: &mut Cancel,
+    ) -> Decision {
         let log = &mut *self.ctx.log;
         let Some(shared) = self.ctx.shared.as_deref_mut() else {
             return decision;
         };
-        let open = shared.record(decision == Decision::Succeed, classification, log);
+        let succeeded = decision == Decision::Succeed;
+        let open = shared.record(succeeded, classification, log, cancel).await;
         match decision {
             Decision::Retry { .. } if open => Decision::GiveUp(GiveUp::CircuitOpen),
-            Decision::Retry { .. } if !shared.spend_retry(log) => {
+            Decision::Retry { .. } if !shared.spend_retry(log, cancel).await => {
                 Decision::GiveUp(GiveUp::RetryBudgetSpent)
             }
             other => other,

@@ -167,6 +167,12 @@ pub const INPUTS: &[InputSpec] = &[
         "The longest single wait, after backoff and jitter. Default: no cap.",
     ),
     input(
+        "max_hint_wait_seconds",
+        None,
+        "SECONDS",
+        "The longest wait that the output (Retry-After and the like) or the GitHub API's rate-limit reset may ask for; a longer one ends the retries instead of waiting. Default: the time left before total_timeout_seconds, else 900 (15 minutes).",
+    ),
+    input(
         "jitter",
         Some("none"),
         "KIND",
@@ -254,7 +260,7 @@ pub const INPUTS: &[InputSpec] = &[
         "github_token",
         None,
         "TOKEN",
-        "A token for the GitHub API at $GITHUB_API_URL: after a GitHub rate limit failure whose output names no wait, recover asks when the limit resets and waits until then. The action passes the workflow's token (github.token). Never printed, never passed to the command.",
+        "A token for the GitHub API at $GITHUB_API_URL: after a GitHub rate limit failure whose output names no wait, recover asks when the limit resets and waits until then. The action passes the workflow's token (github.token). Read from INPUT_GITHUB_TOKEN (or the variable named by --github-token-env), never from the command line, where `ps` would show it; never printed, never passed to the command.",
     ),
 ];
 
@@ -265,6 +271,29 @@ const SECRET_INPUTS: [&str; 1] = ["github_token"];
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawInputs {
     values: BTreeMap<&'static str, String>,
+    /// Inputs given as bytes that are not UTF-8: an error, never silently absent.
+    not_utf8: Vec<&'static str>,
+}
+
+/// One input's value as the environment holds it: text, or bytes that are not UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// A UTF-8 value.
+    Text(String),
+    /// A value that is not UTF-8 (only possible on Unix).
+    NotUtf8,
+}
+
+impl EnvValue {
+    /// Looks up `name` in the process environment.
+    #[must_use]
+    pub fn var(name: &str) -> Option<EnvValue> {
+        let value = std::env::var_os(name)?;
+        Some(match value.into_string() {
+            Ok(text) => EnvValue::Text(text),
+            Err(_) => EnvValue::NotUtf8,
+        })
+    }
 }
 
 impl std::fmt::Debug for RawInputs {
@@ -279,6 +308,7 @@ impl std::fmt::Debug for RawInputs {
         });
         f.debug_struct("RawInputs")
             .field("values", &shown.collect::<BTreeMap<_, _>>())
+            .field("not_utf8", &self.not_utf8)
             .finish()
     }
 }
@@ -291,21 +321,40 @@ impl RawInputs {
         flag: impl Fn(&InputSpec) -> Option<String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> RawInputs {
+        RawInputs::collect_env(flag, |name| env(name).map(EnvValue::Text))
+    }
+
+    /// [`RawInputs::collect`] with an environment that may hold values that are not UTF-8; each
+    /// such input is recorded, so that the plan refuses it instead of running without it.
+    pub fn collect_env(
+        flag: impl Fn(&InputSpec) -> Option<String>,
+        env: impl Fn(&str) -> Option<EnvValue>,
+    ) -> RawInputs {
         let mut values = BTreeMap::new();
+        let mut not_utf8 = Vec::new();
         for spec in INPUTS {
-            let given = flag(spec)
+            if let Some(value) = flag(spec)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
-                .or_else(|| {
-                    env(&spec.env_var())
-                        .map(|v| v.trim().to_owned())
-                        .filter(|v| !v.is_empty())
-                });
-            if let Some(value) = given {
+            {
                 values.insert(spec.name, value);
+                continue;
+            }
+            match env(&spec.env_var()) {
+                Some(EnvValue::Text(text)) if !text.trim().is_empty() => {
+                    values.insert(spec.name, text.trim().to_owned());
+                }
+                Some(EnvValue::NotUtf8) => not_utf8.push(spec.name),
+                _ => {}
             }
         }
-        RawInputs { values }
+        RawInputs { values, not_utf8 }
+    }
+
+    /// The inputs whose value is not UTF-8.
+    #[must_use]
+    pub fn not_utf8(&self) -> &[&'static str] {
+        &self.not_utf8
     }
 
     /// Builds inputs from name–value pairs (for tests and `recover.yml` tasks).

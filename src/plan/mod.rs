@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use inputs::{INPUTS, InputSpec, RawInputs};
+pub use inputs::{EnvValue, INPUTS, InputSpec, RawInputs};
 
 use crate::classify::lazy::PlanRules;
 use crate::classify::rules::{Origin, Rules, RulesError};
@@ -172,6 +172,19 @@ impl fmt::Display for PlanError {
 /// same (never, in practice) and are clamped, so that adding them to an instant cannot overflow.
 const LONGEST_SECS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
 
+/// The shortest duration an input that must be greater than 0 accepts: one millisecond. A
+/// shorter one (`1e-10`) rounds to nothing and would mean "no time at all" where the user asked
+/// for some.
+const SHORTEST: Duration = Duration::from_millis(1);
+
+/// The exit codes `retry_on_exit_code` accepts: what a process can exit with on Unix (a signal
+/// shows as 128 + n). Windows exit codes are 32 bits wide, shown as `i32`, so any non-zero value
+/// is one there.
+#[cfg(unix)]
+const EXIT_CODES: std::ops::RangeInclusive<i32> = 1..=255;
+#[cfg(not(unix))]
+const EXIT_CODES: std::ops::RangeInclusive<i32> = i32::MIN..=i32::MAX;
+
 /// Collects problems so that one run reports every bad input at once.
 struct Checker<'a> {
     raw: &'a RawInputs,
@@ -199,13 +212,14 @@ impl Checker<'_> {
         let value = self.raw.get(input)?;
         let parsed = value.parse::<f64>().ok().filter(|v| v.is_finite());
         let ok = parsed.filter(|v| if allow_zero { *v >= 0.0 } else { *v > 0.0 });
-        let duration =
-            ok.and_then(|v| Duration::try_from_secs_f64((v * scale).min(LONGEST_SECS)).ok());
+        let duration = ok
+            .and_then(|v| Duration::try_from_secs_f64((v * scale).min(LONGEST_SECS)).ok())
+            .filter(|d| allow_zero || *d >= SHORTEST);
         if duration.is_none() {
-            let what = if allow_zero {
-                "a number of 0 or more"
-            } else {
-                "a number greater than 0"
+            let what = match (allow_zero, ok) {
+                (true, _) => "a number of 0 or more",
+                (false, Some(_)) => "a number greater than 0; the shortest is 0.001 seconds",
+                (false, None) => "a number greater than 0",
             };
             self.invalid(input, value, what);
         }
@@ -260,13 +274,14 @@ impl Checker<'_> {
         let mut codes = Vec::new();
         for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             match item.parse::<i32>() {
-                Ok(code) if code != 0 => codes.push(code),
+                Ok(code) if code != 0 && EXIT_CODES.contains(&code) => codes.push(code),
                 _ => {
-                    self.invalid(
-                        input,
-                        item,
-                        "non-zero exit codes, separated by commas (e.g. 1,75)",
-                    );
+                    let expected = if cfg!(unix) {
+                        "exit codes from 1 to 255, separated by commas (e.g. 1,75)"
+                    } else {
+                        "non-zero exit codes, separated by commas (e.g. 1,75)"
+                    };
+                    self.invalid(input, item, expected);
                     return Vec::new();
                 }
             }
@@ -300,6 +315,12 @@ impl Plan {
             raw,
             errors: Vec::new(),
         };
+        for &input in raw.not_utf8() {
+            c.fail(
+                input,
+                "is not valid UTF-8; give the value as UTF-8 text".to_owned(),
+            );
+        }
         let (command, retry_command, on_retry_command) = commands(&mut c, argv);
         let policy = policy(&mut c);
         let minutes = c.duration("timeout_minutes", 60.0, false);
@@ -495,6 +516,7 @@ fn policy(c: &mut Checker<'_>) -> Policy {
         }
     };
     let cap = c.duration("max_wait_seconds", 1.0, true);
+    let max_hint_wait = c.duration("max_hint_wait_seconds", 1.0, true);
     let jitter = c.choice(
         "jitter",
         &[
@@ -516,6 +538,7 @@ fn policy(c: &mut Checker<'_>) -> Policy {
             cap,
             jitter,
         },
+        max_hint_wait,
     }
 }
 

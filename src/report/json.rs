@@ -210,6 +210,7 @@ pub fn render(report: &Report<'_>) -> String {
             GiveUp::Deadline => "deadline",
             GiveUp::CircuitOpen => "circuit_open",
             GiveUp::RetryBudgetSpent => "retry_budget_spent",
+            GiveUp::HintTooLong { .. } => "hint_too_long",
         }),
         cancelled_by: report.result.cancelled_by.map(signal_name),
         plan: PlanView {

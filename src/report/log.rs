@@ -217,6 +217,7 @@ impl Log {
                 format!("Not retrying: circuit {name} is open.")
             }
             GiveUp::RetryBudgetSpent => "Not retrying: the retry budget is spent.".to_owned(),
+            GiveUp::HintTooLong { .. } => format!("Not retrying: {}.", hint_too_long(why)),
         };
         self.line(&format!(
             "Attempt {} failed: {}. {stop}",
@@ -286,5 +287,28 @@ impl Write for Shared {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Why a hinted wait ended the retries, for the log and `exit_error`: "the wait asked for (…) is
+/// longer than …"; empty for other reasons.
+#[must_use]
+pub fn hint_too_long(why: &GiveUp) -> String {
+    match why {
+        GiveUp::HintTooLong {
+            wait,
+            limit,
+            deadline: true,
+        } => format!(
+            "the wait asked for ({}) does not fit in the {} left before total_timeout_seconds",
+            human(*wait),
+            human(*limit)
+        ),
+        GiveUp::HintTooLong { wait, limit, .. } => format!(
+            "the wait asked for ({}) is longer than max_hint_wait_seconds ({})",
+            human(*wait),
+            human(*limit)
+        ),
+        _ => String::new(),
     }
 }

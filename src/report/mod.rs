@@ -187,6 +187,10 @@ impl<'a> Report<'a> {
                     let limit = self.budget().map_or(0, |b| b.limit);
                     format!("{failed}. The retry budget ran out (all {limit} retries are spent)")
                 }
+                (Some(why @ GiveUp::HintTooLong { .. }), None) => {
+                    let what = log::hint_too_long(why);
+                    format!("{failed}. Not retrying: {what}")
+                }
                 (Some(GiveUp::Deadline), None) => {
                     let total = self.plan.total_timeout.unwrap_or_default();
                     format!(

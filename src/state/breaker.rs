@@ -130,6 +130,39 @@ impl Circuit {
     }
 }
 
+/// Makes a circuit as read from its file fit `now` and this step's cooldown, before any decision:
+/// no stored time lies in the future, and an open circuit ends no later than its opening plus
+/// the cooldown.
+///
+/// Why: the file may come from a runner whose clock was ahead, from a cache restored from
+/// elsewhere, or from a step with a longer cooldown. Trusted as is, `until_ms` ten years ahead
+/// would keep the circuit open for ten years and a future `probe.started_ms` would hold the
+/// probe as long. A circuit that is open with no opening time opens now.
+#[must_use]
+pub fn settle(circuit: Circuit, settings: Settings, now: EpochMillis) -> Circuit {
+    let opened_at_ms = match (circuit.opened_at_ms, circuit.until_ms) {
+        (Some(opened), _) => Some(opened.min(now)),
+        (None, Some(_)) => Some(now),
+        (None, None) => None,
+    };
+    let until_ms = circuit.until_ms.map(|until| {
+        let latest = opened_at_ms
+            .unwrap_or(now)
+            .saturating_add(settings.cooldown_ms());
+        until.min(latest)
+    });
+    let probe = circuit.probe.map(|p| Probe {
+        started_ms: p.started_ms.min(now),
+        ..p
+    });
+    Circuit {
+        consecutive_failures: circuit.consecutive_failures,
+        opened_at_ms,
+        until_ms,
+        probe,
+    }
+}
+
 /// A step named `owner` asks to run an attempt at `now`.
 ///
 /// Closed: yes. Open: no. Half-open: the first step to ask becomes the probe; the others are
@@ -321,6 +354,81 @@ mod tests {
         let released = record(probing, "b", Event::OtherFailure, SETTINGS, now + 1);
         assert_eq!(released.phase(now + 1), Phase::HalfOpen);
         assert_eq!(released.probe, None);
+    }
+
+    #[test]
+    fn stored_times_are_settled_against_the_clock_and_the_cooldown() {
+        const YEAR: u64 = 365 * 24 * 3600 * 1000;
+        let probe = |started_ms| {
+            Some(Probe {
+                owner: "other".into(),
+                started_ms,
+            })
+        };
+        let circuit = |opened: Option<u64>, until: Option<u64>, probe| Circuit {
+            consecutive_failures: 5,
+            opened_at_ms: opened,
+            until_ms: until,
+            probe,
+        };
+        // (stored, settled)
+        let cases = [
+            // A sane open circuit is left alone.
+            (
+                circuit(Some(T0 - 10), Some(T0 - 10 + COOLDOWN), None),
+                circuit(Some(T0 - 10), Some(T0 - 10 + COOLDOWN), None),
+            ),
+            // Until ten years ahead: no later than its opening plus the cooldown.
+            (
+                circuit(Some(T0 - 10), Some(T0 + 10 * YEAR), None),
+                circuit(Some(T0 - 10), Some(T0 - 10 + COOLDOWN), None),
+            ),
+            // Opened in the future: it opened now at the latest.
+            (
+                circuit(Some(T0 + 10 * YEAR), Some(T0 + 10 * YEAR + COOLDOWN), None),
+                circuit(Some(T0), Some(T0 + COOLDOWN), None),
+            ),
+            // Open without an opening time: opens now.
+            (
+                circuit(None, Some(u64::MAX), None),
+                circuit(Some(T0), Some(T0 + COOLDOWN), None),
+            ),
+            // A probe from the future started now at the latest.
+            (
+                circuit(Some(T0 - COOLDOWN - 5), Some(T0 - 5), probe(T0 + YEAR)),
+                circuit(Some(T0 - COOLDOWN - 5), Some(T0 - 5), probe(T0)),
+            ),
+            // A longer cooldown of another step is cut to this step's.
+            (
+                circuit(Some(T0 - 1000), Some(T0 - 1000 + 2 * COOLDOWN), None),
+                circuit(Some(T0 - 1000), Some(T0 - 1000 + COOLDOWN), None),
+            ),
+            // A closed circuit stays closed.
+            (circuit(None, None, None), circuit(None, None, None)),
+        ];
+        for (stored, want) in cases {
+            assert_eq!(settle(stored.clone(), SETTINGS, T0), want, "{stored:?}");
+        }
+    }
+
+    #[test]
+    fn a_circuit_from_the_future_admits_within_one_cooldown() {
+        const YEAR: u64 = 365 * 24 * 3600 * 1000;
+        let stored = Circuit {
+            consecutive_failures: 3,
+            opened_at_ms: Some(T0 + 10 * YEAR),
+            until_ms: Some(T0 + 10 * YEAR + COOLDOWN),
+            probe: Some(Probe {
+                owner: "ghost".into(),
+                started_ms: T0 + 10 * YEAR,
+            }),
+        };
+        let (c, first) = admit(settle(stored, SETTINGS, T0), "a", SETTINGS, T0);
+        assert!(matches!(first, Admission::Refused { until_ms, .. } if until_ms == T0 + COOLDOWN));
+        // One cooldown later the circuit is half-open and the ghost's probe counts as abandoned.
+        let later = T0 + COOLDOWN;
+        let (_, probe) = admit(settle(c, SETTINGS, later), "a", SETTINGS, later);
+        assert_eq!(probe, Admission::Probe);
     }
 
     #[test]

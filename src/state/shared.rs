@@ -5,17 +5,27 @@
 //! The decisions are [`breaker`]'s and [`budget`]'s; this module only reads and writes.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use super::breaker::{self, Admission, Circuit, EpochMillis, Event, Phase};
 use super::budget::{self, Budget, Spend};
-use super::store::{Damaged, Key, Store, StoreError, Updated};
+use super::store::{Damaged, Key, Lock, Store, StoreError, Updated};
 use super::{
     BudgetNote, CircuitNote, CircuitPlan, Refusal, StateNote, StatePlan, describe_refusal, rfc3339,
     wall_clock,
 };
 use crate::classify::Classification;
+use crate::exec::Cancel;
 use crate::report::log::Log;
 
+/// How long a step waits for another process's lock on a state file before it runs without
+/// state. Other steps hold a lock for a read and a write of a few hundred bytes, well under a
+/// millisecond; a lock held for seconds belongs to a stuck or stopped process (or to `flock`
+/// run by hand), and the step must not wait on it, let alone past its own deadline.
+pub const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// How often a held lock is tried again.
+const LOCK_RETRY: Duration = Duration::from_millis(20);
 /// The circuit and budget of one step, joined to their files.
 pub struct Shared {
     store: Store,
@@ -24,6 +34,7 @@ pub struct Shared {
     budget: Option<u64>,
     clock: fn() -> EpochMillis,
     note: StateNote,
+    lock_wait: Duration,
 }
 
 impl Shared {
@@ -74,6 +85,7 @@ impl Shared {
             budget: plan.retry_budget,
             clock,
             note,
+            lock_wait: LOCK_WAIT,
         })
     }
 
@@ -83,22 +95,69 @@ impl Shared {
         self.note.clone()
     }
 
-    /// Runs `change` on the circuit's file; on an error, warns and drops the circuit.
-    fn with_circuit<R>(
+    /// Forgets the circuit and the budget: the step runs on without state.
+    fn drop_state(&mut self) {
+        self.circuit = None;
+        self.budget = None;
+        self.note = StateNote::default();
+    }
+
+    /// Takes the lock of `key`, trying again while another process holds it, for at most
+    /// [`LOCK_WAIT`]. `None`, with the step now without state, when the wait runs out (one
+    /// warning), the lock cannot be taken (one warning) or recover is cancelled meanwhile.
+    async fn lock(&mut self, key: &Key, log: &mut Log, cancel: &mut Cancel) -> Option<Lock> {
+        let started = Instant::now();
+        loop {
+            match self.store.try_lock(key) {
+                Ok(Some(lock)) => return Some(lock),
+                Ok(None) if started.elapsed() >= self.lock_wait => {
+                    log.warning(&format!(
+                        "state file {} is locked by another process for more than {} s; running without the circuit breaker and retry budget",
+                        self.store.path(key).display(),
+                        self.lock_wait.as_secs_f64()
+                    ));
+                    self.drop_state();
+                    return None;
+                }
+                Ok(None) => {
+                    tracing::debug!(path = %self.store.path(key).display(), "state file locked by another process; waiting");
+                }
+                Err(error) => {
+                    log.warning(&without_state(&error));
+                    self.drop_state();
+                    return None;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(LOCK_RETRY) => {}
+                _ = cancel.cancelled() => {
+                    self.drop_state();
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Runs `change` on the circuit's file, settled first ([`breaker::settle`]); on an error,
+    /// warns and drops the circuit.
+    async fn with_circuit<R>(
         &mut self,
         log: &mut Log,
+        cancel: &mut Cancel,
         change: impl FnOnce(Circuit, &CircuitPlan, &str, EpochMillis) -> (Circuit, R),
     ) -> Option<R> {
         let plan = self.circuit.clone()?;
+        let key = Key::Circuit(plan.name.clone());
+        let lock = self.lock(&key, log, cancel).await?;
         let now = (self.clock)();
         let owner = self.owner.clone();
-        let result = self
-            .store
-            .update(&Key::Circuit(plan.name.clone()), |c: Circuit| {
-                let (c, r) = change(c, &plan, &owner, now);
-                let seen = c.clone();
-                (c, (seen, r))
-            });
+        let result = self.store.update_locked(&lock, &key, |c: Circuit| {
+            let c = breaker::settle(c, plan.settings, now);
+            let (c, r) = change(c, &plan, &owner, now);
+            let seen = c.clone();
+            (c, (seen, r))
+        });
+        drop(lock);
         match result {
             Ok(Updated {
                 value: (seen, r),
@@ -124,10 +183,17 @@ impl Shared {
 
     /// Asks the circuit whether the step may run an attempt now: at its start and before each
     /// retry. `Some` means no: the circuit is open, or half-open with another step probing.
-    pub fn admit(&mut self, first: bool, log: &mut Log) -> Option<Refusal> {
-        let admission = self.with_circuit(log, |c, plan, owner, now| {
-            breaker::admit(c, owner, plan.settings, now)
-        })?;
+    pub async fn admit(
+        &mut self,
+        first: bool,
+        log: &mut Log,
+        cancel: &mut Cancel,
+    ) -> Option<Refusal> {
+        let admission = self
+            .with_circuit(log, cancel, |c, plan, owner, now| {
+                breaker::admit(c, owner, plan.settings, now)
+            })
+            .await?;
         let name = self.circuit.as_ref().map(|c| c.name.clone())?;
         match admission {
             Admission::Closed => None,
@@ -166,11 +232,12 @@ impl Shared {
 
     /// Records how an attempt ended; returns whether the circuit is open now (so the step's
     /// retries must stop).
-    pub fn record(
+    pub async fn record(
         &mut self,
         succeeded: bool,
         classification: &Classification,
         log: &mut Log,
+        cancel: &mut Cancel,
     ) -> bool {
         let event = if succeeded {
             Event::Success
@@ -179,12 +246,15 @@ impl Shared {
         } else {
             Event::OtherFailure
         };
-        let Some((before, after)) = self.with_circuit(log, |c, plan, owner, now| {
-            let before = c.phase(now);
-            let c = breaker::record(c, owner, event, plan.settings, now);
-            let after = c.phase(now);
-            (c, (before, after))
-        }) else {
+        let Some((before, after)) = self
+            .with_circuit(log, cancel, |c, plan, owner, now| {
+                let before = c.phase(now);
+                let c = breaker::record(c, owner, event, plan.settings, now);
+                let after = c.phase(now);
+                (c, (before, after))
+            })
+            .await
+        else {
             return false;
         };
         let Some(note) = &mut self.note.circuit else {
@@ -210,13 +280,17 @@ impl Shared {
 
     /// Spends one retry from the budget; `false` when it is spent (or there is no budget file
     /// to spend from, which counts as no budget: `true`).
-    pub fn spend_retry(&mut self, log: &mut Log) -> bool {
+    pub async fn spend_retry(&mut self, log: &mut Log, cancel: &mut Cancel) -> bool {
         let Some(limit) = self.budget else {
+            return true;
+        };
+        let Some(lock) = self.lock(&Key::Budget, log, cancel).await else {
             return true;
         };
         let result = self
             .store
-            .update(&Key::Budget, |b: Budget| budget::spend(b, limit));
+            .update_locked(&lock, &Key::Budget, |b: Budget| budget::spend(b, limit));
+        drop(lock);
         match result {
             Ok(Updated { value, damaged }) => {
                 warn_damaged(damaged.as_ref(), log);
@@ -324,6 +398,20 @@ mod tests {
         1_764_309_600_000
     }
 
+    fn block<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    fn never() -> Cancel {
+        let (tx, cancel) = Cancel::manual();
+        std::mem::forget(tx);
+        cancel
+    }
+
     #[test]
     fn two_steps_share_a_circuit_through_the_directory() {
         let dir = tempfile::tempdir().unwrap();
@@ -331,13 +419,14 @@ mod tests {
         let p = plan(dir.path(), None);
         let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
         let mut b = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
-        assert_eq!(a.admit(true, &mut log), None);
-        assert!(!a.record(false, &failure(), &mut log));
+        let c = &mut never();
+        assert_eq!(block(a.admit(true, &mut log, c)), None);
+        assert!(!block(a.record(false, &failure(), &mut log, c)));
         assert!(
-            b.record(false, &failure(), &mut log),
+            block(b.record(false, &failure(), &mut log, c)),
             "the second failure opens it"
         );
-        let refusal = a.admit(false, &mut log).unwrap();
+        let refusal = block(a.admit(false, &mut log, c)).unwrap();
         assert_eq!(refusal.until_ms, fixed_clock() + 60_000);
         assert!(b.note().circuit.unwrap().opened_here);
         assert_eq!(a.note().circuit.unwrap().phase, Phase::Open);
@@ -355,10 +444,11 @@ mod tests {
         let mut b = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
         let granted: Vec<bool> = (0..5)
             .map(|i| {
+                let c = &mut never();
                 if i % 2 == 0 {
-                    a.spend_retry(&mut log)
+                    block(a.spend_retry(&mut log, c))
                 } else {
-                    b.spend_retry(&mut log)
+                    block(b.spend_retry(&mut log, c))
                 }
             })
             .collect();
@@ -473,12 +563,91 @@ mod tests {
         let (mut log, captured) = Log::capture(false);
         let p = plan(dir.path(), None);
         let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
-        assert_eq!(a.admit(true, &mut log), None);
+        assert_eq!(block(a.admit(true, &mut log, &mut never())), None);
         drop(log);
         assert!(
             text_of(&captured).contains("is not valid JSON"),
             "{}",
             text_of(&captured)
         );
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_briefly_then_the_step_runs_without_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, captured) = Log::capture(false);
+        let p = plan(dir.path(), Some(5));
+        let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        a.lock_wait = Duration::from_millis(200);
+        let held = Store::existing(dir.path())
+            .try_lock(&Key::Circuit("db".into()))
+            .unwrap()
+            .unwrap();
+        let started = Instant::now();
+        assert_eq!(block(a.admit(true, &mut log, &mut never())), None);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(200), "{waited:?}");
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+        assert_eq!(a.note(), StateNote::default());
+        // Without state, a retry is neither refused nor spent; the held lock is never touched.
+        assert!(block(a.spend_retry(&mut log, &mut never())));
+        drop(held);
+        drop(log);
+        let text = text_of(&captured);
+        assert_eq!(
+            text.matches("is locked by another process").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("running without the circuit breaker and retry budget"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cancellation_ends_the_wait_for_a_held_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = Log::capture(false);
+        let p = plan(dir.path(), None);
+        let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        a.lock_wait = Duration::from_secs(600);
+        let _held = Store::existing(dir.path())
+            .try_lock(&Key::Circuit("db".into()))
+            .unwrap()
+            .unwrap();
+        let (tx, mut cancel) = Cancel::manual();
+        tx.send(Some(15)).unwrap();
+        let started = Instant::now();
+        assert_eq!(block(a.admit(true, &mut log, &mut cancel)), None);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(a.note(), StateNote::default());
+    }
+
+    #[test]
+    fn a_circuit_stored_with_times_in_the_future_opens_for_one_cooldown_at_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let ten_years = 10 * 365 * 24 * 3600 * 1000;
+        let future = fixed_clock() + ten_years;
+        std::fs::write(
+            dir.path().join("circuit-db.json"),
+            format!(
+                r#"{{"version": 1, "consecutive_failures": 9, "opened_at_ms": {future}, "until_ms": {}, "probe": {{"owner": "ghost", "started_ms": {future}}}}}"#,
+                future + 60_000
+            ),
+        )
+        .unwrap();
+        let (mut log, _) = Log::capture(false);
+        let p = plan(dir.path(), None);
+        let mut a = Shared::open_with(&p, PathBuf::new(), fixed_clock, &mut log).unwrap();
+        let refusal = block(a.admit(true, &mut log, &mut never())).unwrap();
+        assert_eq!(refusal.since_ms, fixed_clock());
+        assert_eq!(refusal.until_ms, fixed_clock() + 60_000);
+        // The settled times are what the file holds now.
+        let (stored, _) = Store::existing(dir.path())
+            .read::<Circuit>(&Key::Circuit("db".into()))
+            .unwrap();
+        assert_eq!(stored.until_ms, Some(fixed_clock() + 60_000));
+        assert_eq!(stored.probe.unwrap().started_ms, fixed_clock());
     }
 }

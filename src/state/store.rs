@@ -22,6 +22,20 @@ use serde::{Deserialize, Serialize};
 /// (with a warning) rather than misread.
 pub const VERSION: u64 = 1;
 
+/// The largest state file recover reads: 1 MiB. A circuit's or the budget's file is a few
+/// hundred bytes; a larger one is not recover's (a 200 MB file took 397 MB of memory to parse),
+/// so it is a warning and a fresh state, and it is never read whole.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// How long [`Store::update`] and [`Store::remove`] wait for another process's lock.
+pub const BLOCKING_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An exclusive lock on one key's lock file, held until dropped.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
 /// Which file of the state directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Key {
@@ -166,21 +180,54 @@ impl Store {
         self.dir.join(format!("{}.json", key.stem()))
     }
 
-    fn lock(&self, key: &Key) -> Result<File, StoreError> {
+    /// The lock file of `key`, opened (and created) but not locked.
+    fn lock_file(&self, key: &Key) -> Result<(File, PathBuf), StoreError> {
         let path = self.dir.join(format!("{}.lock", key.stem()));
-        let fail = |source| StoreError::Lock {
-            path: path.clone(),
-            source,
-        };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(fail)?;
-        file.lock().map_err(fail)?;
-        Ok(file)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        nonblocking(&mut options);
+        match options.open(&path) {
+            Ok(file) => Ok((file, path)),
+            Err(source) => Err(StoreError::Lock { path, source }),
+        }
+    }
+
+    /// Waits for the lock of `key` for at most [`BLOCKING_LOCK_WAIT`] (for `recover state
+    /// reset`, which a person runs and waits for): a lock held longer belongs to a stuck process.
+    fn lock(&self, key: &Key) -> Result<Lock, StoreError> {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(lock) = self.try_lock(key)? {
+                return Ok(lock);
+            }
+            if started.elapsed() >= BLOCKING_LOCK_WAIT {
+                return Err(StoreError::Lock {
+                    path: self.dir.join(format!("{}.lock", key.stem())),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "held by another process for more than {} s",
+                            BLOCKING_LOCK_WAIT.as_secs()
+                        ),
+                    ),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Takes the lock of `key` if no other process holds it; `None` if one does. The caller
+    /// decides how long to keep trying, and can give up on cancellation.
+    ///
+    /// # Errors
+    /// When the lock file cannot be opened or locking fails for another reason.
+    pub fn try_lock(&self, key: &Key) -> Result<Option<Lock>, StoreError> {
+        let (file, path) = self.lock_file(key)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Lock { path, source }),
+        }
     }
 
     /// Reads `key`'s state, changes it with `change` and writes it back, all under the key's
@@ -197,7 +244,23 @@ impl Store {
     where
         T: Default + Clone + PartialEq + Serialize + DeserializeOwned,
     {
-        let _lock = self.lock(key)?;
+        let lock = self.lock(key)?;
+        self.update_locked(&lock, key, change)
+    }
+
+    /// [`Store::update`] under a lock the caller took with [`Store::try_lock`].
+    ///
+    /// # Errors
+    /// When the file cannot be read or written.
+    pub fn update_locked<T, R>(
+        &self,
+        _lock: &Lock,
+        key: &Key,
+        change: impl FnOnce(T) -> (T, R),
+    ) -> Result<Updated<R>, StoreError>
+    where
+        T: Default + Clone + PartialEq + Serialize + DeserializeOwned,
+    {
         let path = self.path(key);
         let (old, damaged) = load::<T>(&path)?;
         let (new, value) = change(old.clone());
@@ -277,15 +340,67 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// Opens files without blocking: opening a FIFO put where a state file belongs would otherwise
+/// wait for a writer forever. Reads and writes of regular files are not affected.
+fn nonblocking(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
+    }
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// Reads a state file: `None` when it is missing; an error when it is not a regular file (a
+/// directory, a FIFO, a device: not recover's, and never replaced); `Err(Ok(size))` when it is
+/// larger than [`MAX_FILE_BYTES`], without reading it.
+fn read_capped(path: &Path) -> Result<Option<Result<Vec<u8>, u64>>, io::Error> {
+    use std::io::Read as _;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    nonblocking(&mut options);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Ok(Some(Err(meta.len())));
+    }
+    // The file may grow between the check and the read: read one byte more than allowed.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Some(Err(bytes.len() as u64)));
+    }
+    Ok(Some(Ok(bytes)))
+}
+
 /// Reads and decodes a state file; a missing file is the fresh state, a bad one is the fresh
 /// state and a [`Damaged`].
 fn load<T>(path: &Path) -> Result<(T, Option<Damaged>), StoreError>
 where
     T: Default + DeserializeOwned,
 {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((T::default(), None)),
+    let bytes = match read_capped(path) {
+        Ok(Some(Ok(bytes))) => bytes,
+        Ok(Some(Err(size))) => {
+            return Ok((
+                T::default(),
+                Some(Damaged {
+                    path: path.to_owned(),
+                    problem: format!(
+                        "is {size} bytes, larger than the {MAX_FILE_BYTES} bytes a state file may have"
+                    ),
+                }),
+            ));
+        }
+        Ok(None) => return Ok((T::default(), None)),
         Err(source) => {
             return Err(StoreError::Read {
                 path: path.to_owned(),
@@ -418,6 +533,66 @@ mod tests {
                 "{what}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_a_warning_and_a_fresh_state_and_is_replaced() {
+        let (_dir, store) = store();
+        let path = store.path(&Key::Budget);
+        let big = format!(
+            "{{\"version\": 1, \"spent\": 4, \"pad\": \"{}\"}}",
+            "x".repeat(usize::try_from(MAX_FILE_BYTES).unwrap())
+        );
+        fs::write(&path, &big).unwrap();
+        let (budget, damaged) = store.read::<Budget>(&Key::Budget).unwrap();
+        assert_eq!(budget, Budget::default());
+        let damaged = damaged.unwrap();
+        assert!(
+            damaged.problem.contains("larger than the 1048576 bytes"),
+            "{damaged}"
+        );
+        assert_eq!(bump(&store).value, 1);
+        assert!(fs::metadata(&path).unwrap().len() < 1000);
+        // At the limit exactly, the file is read (and here is valid).
+        let at_limit = format!(
+            "{{\"version\": 1, \"limit\": 9, \"spent\": 4}}{}",
+            " ".repeat(1 << 20)
+        );
+        fs::write(&path, &at_limit.as_bytes()[..1 << 20]).unwrap();
+        let (budget, damaged) = store.read::<Budget>(&Key::Budget).unwrap();
+        assert_eq!((budget.spent, damaged), (4, None));
+    }
+
+    #[test]
+    fn what_is_not_a_regular_file_is_an_error_and_is_left_alone() {
+        let (_dir, store) = store();
+        let path = store.path(&Key::Budget);
+        fs::create_dir(&path).unwrap();
+        let error = store.read::<Budget>(&Key::Budget).unwrap_err();
+        assert!(
+            error.to_string().starts_with("cannot read state file"),
+            "{error}"
+        );
+        assert!(store.update(&Key::Budget, |b: Budget| (b, ())).is_err());
+        assert!(path.is_dir());
+        #[cfg(unix)]
+        {
+            fs::remove_dir(&path).unwrap();
+            nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+            // Opening a FIFO for reading would wait for a writer forever.
+            let error = store.read::<Budget>(&Key::Budget).unwrap_err();
+            let cause = std::error::Error::source(&error).unwrap().to_string();
+            assert_eq!(cause, "not a regular file");
+        }
+    }
+
+    #[test]
+    fn try_lock_says_when_another_holder_has_the_lock() {
+        let (_dir, store) = store();
+        let held = store.try_lock(&Key::Budget).unwrap().expect("free");
+        assert!(store.try_lock(&Key::Budget).unwrap().is_none());
+        drop(held);
+        assert!(store.try_lock(&Key::Budget).unwrap().is_some());
     }
 
     #[test]

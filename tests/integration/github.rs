@@ -11,11 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::support::{OUTPUT_FILE, Output, SUMMARY_FILE, Test};
 
-const TOKEN: &str = "ghs_recoverTestToken0123456789";
+pub(crate) const TOKEN: &str = "ghs_recoverTestToken0123456789";
 
 /// Fails its first run with GitHub's rate limit message (and no wait in it), passes its second;
 /// each run dumps its environment to `env-N`.
-const RATE_LIMITED: &str = "n=$(( $(cat count 2>/dev/null || echo 0) + 1 ))
+pub(crate) const RATE_LIMITED: &str = "n=$(( $(cat count 2>/dev/null || echo 0) + 1 ))
 echo \"$n\" > count
 env > \"env-$n\"
 if [ \"$n\" -lt 2 ]; then
@@ -26,18 +26,18 @@ echo passed
 ";
 
 /// What the fake API answers: a status and a JSON body, made when the request comes.
-type Answer = Box<dyn Fn(&str) -> (u16, String) + Send>;
+pub(crate) type Answer = Box<dyn Fn(&str) -> (u16, String) + Send>;
 
 /// A fake GitHub API on 127.0.0.1 that records the requests it gets.
-struct Api {
-    url: String,
+pub(crate) struct Api {
+    pub(crate) url: String,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl Api {
     /// Serves `answer` for every request, under the path prefix `/api/v3` (as on GitHub
     /// Enterprise Server, whose `GITHUB_API_URL` has a path).
-    fn start(answer: Answer) -> Api {
+    pub(crate) fn start(answer: Answer) -> Api {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
         let url = format!("http://{}/api/v3", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -53,13 +53,13 @@ impl Api {
         Api { url, requests }
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 }
 
 /// The request line and headers (`GET /rate_limit` has no body).
-fn read_request(mut stream: &TcpStream) -> String {
+pub(crate) fn read_request(mut stream: &TcpStream) -> String {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -74,7 +74,7 @@ fn read_request(mut stream: &TcpStream) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn respond(mut stream: TcpStream, status: u16, body: &str) {
+pub(crate) fn respond(mut stream: TcpStream, status: u16, body: &str) {
     let response = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
@@ -91,7 +91,7 @@ fn now() -> u64 {
 
 /// A `/rate_limit` body with `core` at `core_remaining`, resetting `in_seconds` from now, and
 /// `search` untouched.
-fn rate_limits(core_remaining: u32, in_seconds: u64) -> String {
+pub(crate) fn rate_limits(core_remaining: u32, in_seconds: u64) -> String {
     let reset = now() + in_seconds;
     format!(
         r#"{{"resources":{{"core":{{"limit":5000,"used":{},"remaining":{core_remaining},"reset":{reset}}},"search":{{"limit":30,"used":0,"remaining":30,"reset":{}}}}},"rate":{{"limit":5000,"used":5000,"remaining":{core_remaining},"reset":{reset}}}}}"#,
@@ -129,7 +129,7 @@ fn an_exhausted_rate_limit_sets_the_wait_until_its_reset() {
     let api = Api::start(Box::new(|_| (200, rate_limits(0, 3))));
     // A backoff of 20 s: a wait of a few seconds can only come from the reset.
     let out = rate_limited(&api.url, "20")
-        .args(["--github-token", TOKEN])
+        .env("INPUT_GITHUB_TOKEN", TOKEN)
         .stderr_contains("(when the GitHub API rate limit resets).")
         .run();
     assert_eq!(out.output("outcome"), "recovered");

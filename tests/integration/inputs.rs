@@ -137,13 +137,13 @@ const BAD: &[(&str, &str, Via, &str)] = &[
         "retry_on_exit_code",
         "abc",
         Via::Env,
-        r#"input retry_on_exit_code: "abc" is not valid; expected non-zero exit codes, separated by commas (e.g. 1,75)"#,
+        r#"input retry_on_exit_code: "abc" is not valid; expected exit codes from 1 to 255, separated by commas (e.g. 1,75)"#,
     ),
     (
         "retry_on_exit_code",
         "1,0",
         Via::Flag,
-        r#"input retry_on_exit_code: "0" is not valid; expected non-zero exit codes, separated by commas (e.g. 1,75)"#,
+        r#"input retry_on_exit_code: "0" is not valid; expected exit codes from 1 to 255, separated by commas (e.g. 1,75)"#,
     ),
     (
         "warning_on_retry",
@@ -156,6 +156,42 @@ const BAD: &[(&str, &str, Via, &str)] = &[
         "1",
         Via::Env,
         r#"input continue_on_error: "1" is not valid; expected true or false"#,
+    ),
+    (
+        "timeout_seconds",
+        "1e-10",
+        Via::Flag,
+        r#"input timeout_seconds: "1e-10" is not valid; expected a number greater than 0; the shortest is 0.001 seconds"#,
+    ),
+    (
+        "total_timeout_seconds",
+        "1e-9",
+        Via::Env,
+        r#"input total_timeout_seconds: "1e-9" is not valid; expected a number greater than 0; the shortest is 0.001 seconds"#,
+    ),
+    (
+        "timeout_minutes",
+        "1e-7",
+        Via::Env,
+        r#"input timeout_minutes: "1e-7" is not valid; expected a number greater than 0; the shortest is 0.001 seconds"#,
+    ),
+    (
+        "retry_on_exit_code",
+        "-1",
+        Via::Flag,
+        r#"input retry_on_exit_code: "-1" is not valid; expected exit codes from 1 to 255, separated by commas (e.g. 1,75)"#,
+    ),
+    (
+        "retry_on_exit_code",
+        "1, 256",
+        Via::Env,
+        r#"input retry_on_exit_code: "256" is not valid; expected exit codes from 1 to 255, separated by commas (e.g. 1,75)"#,
+    ),
+    (
+        "max_hint_wait_seconds",
+        "-5",
+        Via::Flag,
+        r#"input max_hint_wait_seconds: "-5" is not valid; expected a number of 0 or more"#,
     ),
     (
         "working_directory",
@@ -203,6 +239,40 @@ fn each_bad_input_is_refused_with_its_message_and_nothing_runs() {
         let test = Test::new().env("INPUT_COMMAND", "touch marker");
         assert_refused(given(test, input, value, via), message);
     }
+}
+
+#[test]
+fn an_input_that_is_not_utf8_is_refused_not_ignored() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let value = std::ffi::OsStr::from_bytes(b"\xff5");
+    assert_refused(
+        Test::new()
+            .env("INPUT_COMMAND", "touch marker")
+            .env("INPUT_MAX_ATTEMPTS", value),
+        "input max_attempts: is not valid UTF-8; give the value as UTF-8 text",
+    );
+}
+
+#[test]
+fn a_token_on_the_command_line_is_refused_without_echoing_it() {
+    let test = Test::new()
+        .env("INPUT_COMMAND", "touch marker")
+        .args(["--github-token", "ghp_SecretOnTheCommandLine"]);
+    assert_refused(
+        test,
+        "input github_token: the token was given on the command line (--github-token), where every user of the machine sees it in `ps`; set it in the environment variable INPUT_GITHUB_TOKEN instead, or name the variable that holds it with --github-token-env NAME",
+    );
+}
+
+#[test]
+fn a_token_variable_that_is_not_set_is_refused() {
+    let test = Test::new()
+        .env("INPUT_COMMAND", "touch marker")
+        .args(["--github-token-env", "MY_TOKEN"]);
+    assert_refused(
+        test,
+        r#"input github_token: --github-token-env names "MY_TOKEN", which is not set, empty or not UTF-8; export the token in it, or leave the flag out to read INPUT_GITHUB_TOKEN"#,
+    );
 }
 
 #[test]
