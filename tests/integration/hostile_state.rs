@@ -759,7 +759,7 @@ fn a_full_disk_under_the_state_is_a_warning_and_keeps_the_old_state() {
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
+        .filter(|n| n.starts_with(".state-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
