@@ -11,6 +11,9 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::Path;
 
+/// The runner's `Environment.NewLine`, which joins what it adds to a script.
+const NEWLINE: &str = if cfg!(windows) { "\r\n" } else { "\n" };
+
 /// The shell a script runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shell {
@@ -100,13 +103,17 @@ impl Shell {
         }
     }
 
-    /// The script as written to the file: the runner wraps PowerShell scripts so that errors
-    /// stop the script and the last native exit code becomes the script's.
+    /// The script as written to the file, as the runner's `FixUpScriptContents` writes it: cmd
+    /// scripts start with `@echo off`, so cmd does not echo each command into the log; PowerShell
+    /// scripts are wrapped so that errors stop the script and the last native exit code becomes
+    /// the script's. The lines added are joined with the platform's newline (the runner's
+    /// `Environment.NewLine`).
     #[must_use]
     pub fn script_text(&self, script: &str) -> String {
         match self {
+            Shell::Cmd => format!("@echo off{NEWLINE}{script}"),
             Shell::Pwsh | Shell::PowerShell => format!(
-                "$ErrorActionPreference = 'stop'\n{script}\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n"
+                "$ErrorActionPreference = 'stop'{NEWLINE}{script}{NEWLINE}if ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}"
             ),
             _ => script.to_owned(),
         }
@@ -220,9 +227,74 @@ mod tests {
 
     #[test]
     fn powershell_scripts_stop_on_errors_and_keep_the_exit_code() {
-        let text = Shell::Pwsh.script_text("exit 3");
-        assert!(text.starts_with("$ErrorActionPreference = 'stop'\nexit 3\n"));
-        assert!(text.contains("exit $LASTEXITCODE"));
+        for shell in [Shell::Pwsh, Shell::PowerShell] {
+            assert_eq!(
+                shell.script_text("exit 3"),
+                format!(
+                    "$ErrorActionPreference = 'stop'{NEWLINE}exit 3{NEWLINE}if ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}"
+                )
+            );
+        }
         assert_eq!(Shell::Bash.script_text("false"), "false");
+    }
+
+    #[test]
+    fn cmd_scripts_start_with_echo_off_as_the_runners() {
+        assert_eq!(
+            Shell::Cmd.script_text("echo one\necho two"),
+            format!("@echo off{NEWLINE}echo one\necho two")
+        );
+    }
+
+    /// The runner's argument strings (`ScriptHandlerHelpers._defaultArguments`), `{0}` for the
+    /// script's path.
+    const RUNNER_POWERSHELL_ARGS: &str = "-command \". '{0}'\"";
+
+    /// Script paths as recover makes them on runners: under `RUNNER_TEMP`, and under a user's
+    /// temporary directory with a space and a short name in it.
+    const WINDOWS_SCRIPTS: [&str; 2] = [
+        r"D:\a\_temp\recover-Ab12\primary-1\attempt.ps1",
+        r"C:\Users\Jane Doe\AppData\Local\Temp\RECOVE~1\primary-2\attempt.ps1",
+    ];
+
+    #[test]
+    fn pwsh_and_powershell_get_the_runners_command_lines() {
+        for (name, shell) in [("pwsh", Shell::Pwsh), ("powershell", Shell::PowerShell)] {
+            assert_eq!(Shell::parse(name).unwrap(), shell);
+            assert_eq!(shell.template(), format!("{name} {RUNNER_POWERSHELL_ARGS}"));
+            assert_eq!(shell.program(), OsString::from(name));
+            assert_eq!(shell.extension(), "ps1");
+            for script in WINDOWS_SCRIPTS {
+                let path = Path::new(script);
+                let runner = RUNNER_POWERSHELL_ARGS.replace("{0}", script);
+                assert_eq!(shell.raw_args(path), runner, "{name}");
+                // One argument after -command: the dot-sourcing of the quoted path, spaces and
+                // all, which the standard library quotes back into the runner's string.
+                assert_eq!(
+                    shell.args(path),
+                    vec![OsString::from("-command"), format!(". '{script}'").into()],
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    /// What Windows hands the shell: `cmd /c echo` prints the rest of its command line as
+    /// it got it, so it shows how the standard library joined the arguments of a PowerShell
+    /// attempt. They must read exactly as the runner's argument string.
+    #[cfg(windows)]
+    #[test]
+    fn windows_passes_powershell_the_runners_argument_string() {
+        for script in WINDOWS_SCRIPTS {
+            let output = std::process::Command::new("cmd")
+                .args(["/d", "/c", "echo"])
+                .args(Shell::Pwsh.args(Path::new(script)))
+                .output()
+                .expect("run cmd");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                format!("{}\r\n", RUNNER_POWERSHELL_ARGS.replace("{0}", script))
+            );
+        }
     }
 }
