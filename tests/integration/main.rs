@@ -31,6 +31,8 @@ mod github;
 #[cfg(target_os = "linux")]
 mod inputs;
 #[cfg(target_os = "linux")]
+mod install_platforms;
+#[cfg(target_os = "linux")]
 mod output;
 #[cfg(target_os = "linux")]
 mod report;
