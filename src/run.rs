@@ -776,7 +776,7 @@ fn attempt_spec(
                 .subdir(dir)?
                 .join(format!("{stem}.{}", shell.extension()));
             fs::write(&path, shell.script_text(text))?;
-            let raw = matches!(shell, Shell::Cmd).then(|| shell.raw_args(&path));
+            let raw = shell.passes_raw_args().then(|| shell.raw_args(&path));
             let args = if raw.is_some() {
                 Vec::new()
             } else {

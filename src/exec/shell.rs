@@ -69,7 +69,9 @@ impl Shell {
             "python" => Shell::Python,
             "cmd" => Shell::Cmd,
             template if template.contains("{0}") => {
-                if shlex::split(template).is_none_or(|words| words.is_empty()) {
+                // On Windows the template is not split into words (see `passes_raw_args`), so
+                // its quotes need not balance.
+                if !cfg!(windows) && shlex::split(template).is_none_or(|words| words.is_empty()) {
                     return Err(ShellError::Unbalanced);
                 }
                 Shell::Custom(template.to_owned())
@@ -124,13 +126,33 @@ impl Shell {
         shlex::split(self.template()).unwrap_or_default()
     }
 
-    /// The program to start (`bash`, or `%ComSpec%` resolved for cmd).
+    /// The program to start (`bash`, or `%ComSpec%` resolved for cmd). On Windows it is the
+    /// template's first whitespace-delimited word, as the runner takes it, backslashes and all
+    /// (`C:\tools\sh.exe -e {0}`).
     #[must_use]
     pub fn program(&self) -> OsString {
         if *self == Shell::Cmd {
             return std::env::var_os("ComSpec").unwrap_or_else(|| "cmd.exe".into());
         }
+        if cfg!(windows) {
+            return first_word(self.template()).into();
+        }
         self.words().into_iter().next().unwrap_or_default().into()
+    }
+
+    /// Whether the arguments go to the program as one string, [`Shell::raw_args`], rather than
+    /// one by one, [`Shell::args`]: for cmd, which parses its own command line, and on Windows
+    /// for a template of the user's, as the runner passes it (the first word is the program,
+    /// the rest its argument string with the script's path put in, quotes and backslashes as
+    /// written). The built-in templates' arguments come out the same either way (the tests
+    /// check PowerShell's), and one by one a script path with spaces stays one argument.
+    #[must_use]
+    pub fn passes_raw_args(&self) -> bool {
+        match self {
+            Shell::Cmd => true,
+            Shell::Custom(_) => cfg!(windows),
+            _ => false,
+        }
     }
 
     /// The arguments after the program, with `{0}` replaced by `script`.
@@ -149,12 +171,17 @@ impl Shell {
     /// The arguments as one string, as Windows passes them (cmd parses its own command line).
     #[must_use]
     pub fn raw_args(&self, script: &Path) -> String {
-        let template = self.template();
+        let template = self.template().trim_start();
         let rest = template
             .split_once(char::is_whitespace)
             .map_or("", |(_, rest)| rest);
         rest.replace("{0}", &script.to_string_lossy())
     }
+}
+
+/// The first whitespace-delimited word of `template`.
+fn first_word(template: &str) -> &str {
+    template.split_whitespace().next().unwrap_or_default()
 }
 
 impl fmt::Display for Shell {
@@ -222,7 +249,25 @@ mod tests {
     fn unknown_shells_and_broken_templates_are_refused() {
         assert_eq!(Shell::parse("zsh"), Err(ShellError::Unknown));
         assert_eq!(Shell::parse("bash -c"), Err(ShellError::Unknown));
+        #[cfg(not(windows))]
         assert_eq!(Shell::parse("bash '{0}"), Err(ShellError::Unbalanced));
+    }
+
+    #[test]
+    fn a_template_of_the_user_s_on_windows_is_its_first_word_and_the_rest_verbatim() {
+        let shell = Shell::parse(r"C:\tools\sh.exe -e {0}").unwrap();
+        let script = Path::new(r"D:\a\_temp\s.sh");
+        assert_eq!(shell.raw_args(script), r"-e D:\a\_temp\s.sh");
+        if cfg!(windows) {
+            assert!(shell.passes_raw_args());
+            assert_eq!(shell.program(), OsString::from(r"C:\tools\sh.exe"));
+            let quoted = Shell::parse(r"C:\Users\O'Brien\sh.exe -e {0}").unwrap();
+            assert_eq!(quoted.program(), OsString::from(r"C:\Users\O'Brien\sh.exe"));
+        } else {
+            assert!(!shell.passes_raw_args());
+        }
+        assert!(Shell::Cmd.passes_raw_args());
+        assert!(!Shell::Pwsh.passes_raw_args());
     }
 
     #[test]

@@ -124,3 +124,17 @@ fn a_program_is_started_directly_with_its_arguments() {
         .run();
     assert_eq!(out.output("exit_code"), "3");
 }
+
+#[test]
+fn a_shell_template_may_name_its_program_by_a_windows_path() {
+    // The runner takes the template's first word as the program, backslashes and all, and
+    // passes the rest as written.
+    let comspec = std::env::var("ComSpec").expect("ComSpec");
+    assert!(comspec.contains('\\'), "{comspec}");
+    Test::new()
+        .args(["--max-attempts", "1", "--shell"])
+        .arg(format!("{comspec} /d /c type {{0}}"))
+        .args(["--command", "hello from the template"])
+        .stdout("hello from the template")
+        .run();
+}

@@ -1,11 +1,13 @@
 //! recover on Windows: cmd scripts and their retries, `%RECOVER_ATTEMPT%`, exit codes up to
 //! NTSTATUS values, batch programs found through `PATHEXT`, the job object that ends an
-//! attempt's whole process tree (timeout, leftovers, Ctrl-Break), and runner files at `C:\` and
-//! `Z:\` paths written with CRLF. CI runs these under Wine (scripts/wine-test.sh); what Wine
-//! cannot show is marked `#[ignore]` with the reason. docs/windows.md lists them all.
+//! attempt's whole process tree (timeout, leftovers, Ctrl-Break), runner files at `C:\` and
+//! `Z:\` paths written with CRLF, and the circuit's state file shared by concurrent steps. CI
+//! runs these under Wine (scripts/wine-test.sh); what Wine cannot show is marked `#[ignore]`
+//! with the reason. docs/windows.md lists them all.
 
 mod cmd;
 mod files;
+mod state;
 mod tree;
 
 use std::path::Path;
