@@ -113,3 +113,31 @@ fn ctrl_break_ends_the_attempt_s_whole_tree_and_recover_exits_143() {
     assert_eq!(outputs["total_attempts"], "1");
     drop(test);
 }
+
+#[test]
+fn the_attempt_s_tree_ends_when_recover_itself_is_killed() {
+    // The runner ends a cancelled step it could not stop with TerminateProcess; the job is
+    // made to kill its processes when its last handle closes, which recover's death does.
+    let test = cmd(&format!("{START_BEAT}echo started>started\r\n{HANGS}"))
+        .file("beat.cmd", BEAT)
+        .args(["--max-attempts", "1"]);
+    let dir = test.path().to_owned();
+    let mut child = test
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start recover");
+    assert!(
+        wait_for_file(&dir.join("started"), Duration::from_secs(30)),
+        "the attempt never started"
+    );
+    child.kill().expect("terminate recover");
+    child.wait().expect("wait for recover");
+    assert!(
+        !still_beating(&dir),
+        "a process of the attempt outlived recover's death"
+    );
+    drop(test);
+}
