@@ -15,7 +15,6 @@ use tokio::time::Instant;
 use crate::classify::lazy::{LazyMatcher, PlanRules};
 use crate::classify::{Classification, ExitFacts, WaitHint, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
-use crate::exec::shell::Shell;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
 use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
