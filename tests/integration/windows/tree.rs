@@ -2,14 +2,32 @@
 //! out, was cancelled, or its first process exited and left others running.
 
 use std::os::windows::process::CommandExt;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{BEAT, START_BEAT, cmd, still_beating};
-use crate::support::{OUTPUT_FILE, parse_outputs, wait_for_file};
+use crate::support::{OUTPUT_FILE, Test, parse_outputs, wait_for_file};
 
 /// Starts a process that beats in the background, then hangs.
 const HANGS: &str = "ping -n 600 127.0.0.1 >nul\r\n";
+
+/// Starts `test`'s recover in the background with `creation_flags`, output discarded, and
+/// waits until its attempt has written the file `started`.
+fn start_until_started(test: &Test, creation_flags: u32) -> Child {
+    let child = test
+        .command()
+        .creation_flags(creation_flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start recover");
+    assert!(
+        wait_for_file(&test.path().join("started"), Duration::from_secs(30)),
+        "the attempt never started"
+    );
+    child
+}
 
 #[test]
 fn a_timed_out_attempt_s_whole_tree_is_gone() {
@@ -73,18 +91,7 @@ fn ctrl_break_ends_the_attempt_s_whole_tree_and_recover_exits_143() {
     let dir = test.path().to_owned();
     // A process group of its own, so that the Ctrl-Break reaches recover and its attempt
     // only, not this test.
-    let mut child = test
-        .command()
-        .creation_flags(CREATE_NEW_PROCESS_GROUP)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start recover");
-    assert!(
-        wait_for_file(&dir.join("started"), Duration::from_secs(30)),
-        "the attempt never started"
-    );
+    let mut child = start_until_started(&test, CREATE_NEW_PROCESS_GROUP);
     let sent = Instant::now();
     #[expect(
         unsafe_code,
@@ -122,17 +129,7 @@ fn the_attempt_s_tree_ends_when_recover_itself_is_killed() {
         .file("beat.cmd", BEAT)
         .args(["--max-attempts", "1"]);
     let dir = test.path().to_owned();
-    let mut child = test
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start recover");
-    assert!(
-        wait_for_file(&dir.join("started"), Duration::from_secs(30)),
-        "the attempt never started"
-    );
+    let mut child = start_until_started(&test, 0);
     child.kill().expect("terminate recover");
     child.wait().expect("wait for recover");
     assert!(
