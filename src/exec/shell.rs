@@ -148,11 +148,7 @@ impl Shell {
     /// check PowerShell's), and one by one a script path with spaces stays one argument.
     #[must_use]
     pub fn passes_raw_args(&self) -> bool {
-        match self {
-            Shell::Cmd => true,
-            Shell::Custom(_) => cfg!(windows),
-            _ => false,
-        }
+        matches!(self, Shell::Cmd) || (cfg!(windows) && matches!(self, Shell::Custom(_)))
     }
 
     /// The arguments after the program, with `{0}` replaced by `script`.

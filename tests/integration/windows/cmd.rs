@@ -54,7 +54,7 @@ fn exit_b_in_a_cmd_script_sets_the_exit_code() {
         .run();
 }
 
-/// 0xC0000005 (STATUS_ACCESS_VIOLATION), as a crashed program ends.
+/// 0xC0000005 (`STATUS_ACCESS_VIOLATION`), as a crashed program ends.
 const ACCESS_VIOLATION: i32 = 0xC000_0005_u32.cast_signed();
 
 #[test]
