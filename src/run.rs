@@ -15,7 +15,6 @@ use tokio::time::Instant;
 use crate::classify::lazy::{LazyMatcher, PlanRules};
 use crate::classify::{Classification, ExitFacts, WaitHint, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
-use crate::exec::shell::Shell;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
 use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
@@ -817,7 +816,7 @@ fn attempt_spec(
                 .subdir(dir)?
                 .join(format!("{stem}.{}", shell.extension()));
             fs::write(&path, shell.script_text(text))?;
-            let raw = matches!(shell, Shell::Cmd).then(|| shell.raw_args(&path));
+            let raw = shell.passes_raw_args().then(|| shell.raw_args(&path));
             let args = if raw.is_some() {
                 Vec::new()
             } else {

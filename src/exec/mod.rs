@@ -188,6 +188,12 @@ pub async fn run<O: Observer + 'static>(
         () = time_out => (None, Ending::TimedOut),
         signal = cancel.cancelled() => (None, Ending::Cancelled(signal)),
     };
+    // On Windows the job's process count is out of reach: the job ends with its first process,
+    // so that nothing it left running outlives the attempt (exec/windows.rs).
+    #[cfg(windows)]
+    if ending == Ending::Exited {
+        kill(&mut child, group);
+    }
     let stopped_leftovers = ending == Ending::Exited && !group.is_empty();
     let status = if ending == Ending::Exited && !stopped_leftovers {
         status
@@ -225,7 +231,15 @@ fn spawn(spec: &AttemptSpec) -> io::Result<Box<dyn ChildWrapper>> {
         None => tokio::process::Command::new(&spec.program),
     };
     #[cfg(windows)]
-    let mut command = tokio::process::Command::new(&spec.program);
+    let mut command = {
+        let cwd = spec.cwd.clone().or_else(|| std::env::current_dir().ok());
+        let batch = cwd.and_then(|cwd| platform::resolve(&spec.program, &spec.env, &cwd));
+        tokio::process::Command::new(
+            batch
+                .as_deref()
+                .map_or(spec.program.as_os_str(), |p| p.as_os_str()),
+        )
+    };
     command.args(&spec.args);
     #[cfg(windows)]
     if let Some(raw) = &spec.raw_args {
@@ -245,7 +259,8 @@ fn spawn(spec: &AttemptSpec) -> io::Result<Box<dyn ChildWrapper>> {
     #[cfg(unix)]
     wrap.wrap(process_wrap::tokio::ProcessGroup::leader());
     #[cfg(windows)]
-    wrap.wrap(process_wrap::tokio::JobObject);
+    wrap.wrap(process_wrap::tokio::KillOnDrop)
+        .wrap(process_wrap::tokio::JobObject);
     wrap.spawn()
 }
 

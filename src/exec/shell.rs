@@ -11,6 +11,9 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::Path;
 
+/// The runner's `Environment.NewLine`, which joins what it adds to a script.
+const NEWLINE: &str = if cfg!(windows) { "\r\n" } else { "\n" };
+
 /// The shell a script runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shell {
@@ -66,7 +69,9 @@ impl Shell {
             "python" => Shell::Python,
             "cmd" => Shell::Cmd,
             template if template.contains("{0}") => {
-                if shlex::split(template).is_none_or(|words| words.is_empty()) {
+                // On Windows the template is not split into words (see `passes_raw_args`), so
+                // its quotes need not balance.
+                if !cfg!(windows) && shlex::split(template).is_none_or(|words| words.is_empty()) {
                     return Err(ShellError::Unbalanced);
                 }
                 Shell::Custom(template.to_owned())
@@ -100,13 +105,17 @@ impl Shell {
         }
     }
 
-    /// The script as written to the file: the runner wraps PowerShell scripts so that errors
-    /// stop the script and the last native exit code becomes the script's.
+    /// The script as written to the file, as the runner's `FixUpScriptContents` writes it: cmd
+    /// scripts start with `@echo off`, so cmd does not echo each command into the log; PowerShell
+    /// scripts are wrapped so that errors stop the script and the last native exit code becomes
+    /// the script's. The lines added are joined with the platform's newline (the runner's
+    /// `Environment.NewLine`).
     #[must_use]
     pub fn script_text(&self, script: &str) -> String {
         match self {
+            Shell::Cmd => format!("@echo off{NEWLINE}{script}"),
             Shell::Pwsh | Shell::PowerShell => format!(
-                "$ErrorActionPreference = 'stop'\n{script}\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n"
+                "$ErrorActionPreference = 'stop'{NEWLINE}{script}{NEWLINE}if ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}"
             ),
             _ => script.to_owned(),
         }
@@ -117,13 +126,29 @@ impl Shell {
         shlex::split(self.template()).unwrap_or_default()
     }
 
-    /// The program to start (`bash`, or `%ComSpec%` resolved for cmd).
+    /// The program to start (`bash`, or `%ComSpec%` resolved for cmd). On Windows it is the
+    /// template's first whitespace-delimited word, as the runner takes it, backslashes and all
+    /// (`C:\tools\sh.exe -e {0}`).
     #[must_use]
     pub fn program(&self) -> OsString {
         if *self == Shell::Cmd {
             return std::env::var_os("ComSpec").unwrap_or_else(|| "cmd.exe".into());
         }
+        if cfg!(windows) {
+            return first_word(self.template()).into();
+        }
         self.words().into_iter().next().unwrap_or_default().into()
+    }
+
+    /// Whether the arguments go to the program as one string, [`Shell::raw_args`], rather than
+    /// one by one, [`Shell::args`]: for cmd, which parses its own command line, and on Windows
+    /// for a template of the user's, as the runner passes it (the first word is the program,
+    /// the rest its argument string with the script's path put in, quotes and backslashes as
+    /// written). The built-in templates' arguments come out the same either way (the tests
+    /// check PowerShell's), and one by one a script path with spaces stays one argument.
+    #[must_use]
+    pub fn passes_raw_args(&self) -> bool {
+        matches!(self, Shell::Cmd) || (cfg!(windows) && matches!(self, Shell::Custom(_)))
     }
 
     /// The arguments after the program, with `{0}` replaced by `script`.
@@ -142,12 +167,17 @@ impl Shell {
     /// The arguments as one string, as Windows passes them (cmd parses its own command line).
     #[must_use]
     pub fn raw_args(&self, script: &Path) -> String {
-        let template = self.template();
+        let template = self.template().trim_start();
         let rest = template
             .split_once(char::is_whitespace)
             .map_or("", |(_, rest)| rest);
         rest.replace("{0}", &script.to_string_lossy())
     }
+}
+
+/// The first whitespace-delimited word of `template`.
+fn first_word(template: &str) -> &str {
+    template.split_whitespace().next().unwrap_or_default()
 }
 
 impl fmt::Display for Shell {
@@ -215,14 +245,97 @@ mod tests {
     fn unknown_shells_and_broken_templates_are_refused() {
         assert_eq!(Shell::parse("zsh"), Err(ShellError::Unknown));
         assert_eq!(Shell::parse("bash -c"), Err(ShellError::Unknown));
+        #[cfg(not(windows))]
         assert_eq!(Shell::parse("bash '{0}"), Err(ShellError::Unbalanced));
     }
 
     #[test]
+    fn a_template_of_the_user_s_on_windows_is_its_first_word_and_the_rest_verbatim() {
+        let shell = Shell::parse(r"C:\tools\sh.exe -e {0}").unwrap();
+        let script = Path::new(r"D:\a\_temp\s.sh");
+        assert_eq!(shell.raw_args(script), r"-e D:\a\_temp\s.sh");
+        if cfg!(windows) {
+            assert!(shell.passes_raw_args());
+            assert_eq!(shell.program(), OsString::from(r"C:\tools\sh.exe"));
+            let quoted = Shell::parse(r"C:\Users\O'Brien\sh.exe -e {0}").unwrap();
+            assert_eq!(quoted.program(), OsString::from(r"C:\Users\O'Brien\sh.exe"));
+        } else {
+            assert!(!shell.passes_raw_args());
+        }
+        assert!(Shell::Cmd.passes_raw_args());
+        assert!(!Shell::Pwsh.passes_raw_args());
+    }
+
+    #[test]
     fn powershell_scripts_stop_on_errors_and_keep_the_exit_code() {
-        let text = Shell::Pwsh.script_text("exit 3");
-        assert!(text.starts_with("$ErrorActionPreference = 'stop'\nexit 3\n"));
-        assert!(text.contains("exit $LASTEXITCODE"));
+        for shell in [Shell::Pwsh, Shell::PowerShell] {
+            assert_eq!(
+                shell.script_text("exit 3"),
+                format!(
+                    "$ErrorActionPreference = 'stop'{NEWLINE}exit 3{NEWLINE}if ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}"
+                )
+            );
+        }
         assert_eq!(Shell::Bash.script_text("false"), "false");
+    }
+
+    #[test]
+    fn cmd_scripts_start_with_echo_off_as_the_runners() {
+        assert_eq!(
+            Shell::Cmd.script_text("echo one\necho two"),
+            format!("@echo off{NEWLINE}echo one\necho two")
+        );
+    }
+
+    /// The runner's argument strings (`ScriptHandlerHelpers._defaultArguments`), `{0}` for the
+    /// script's path.
+    const RUNNER_POWERSHELL_ARGS: &str = "-command \". '{0}'\"";
+
+    /// Script paths as recover makes them on runners: under `RUNNER_TEMP`, and under a user's
+    /// temporary directory with a space and a short name in it.
+    const WINDOWS_SCRIPTS: [&str; 2] = [
+        r"D:\a\_temp\recover-Ab12\primary-1\attempt.ps1",
+        r"C:\Users\Jane Doe\AppData\Local\Temp\RECOVE~1\primary-2\attempt.ps1",
+    ];
+
+    #[test]
+    fn pwsh_and_powershell_get_the_runners_command_lines() {
+        for (name, shell) in [("pwsh", Shell::Pwsh), ("powershell", Shell::PowerShell)] {
+            assert_eq!(Shell::parse(name).unwrap(), shell);
+            assert_eq!(shell.template(), format!("{name} {RUNNER_POWERSHELL_ARGS}"));
+            assert_eq!(shell.program(), OsString::from(name));
+            assert_eq!(shell.extension(), "ps1");
+            for script in WINDOWS_SCRIPTS {
+                let path = Path::new(script);
+                let runner = RUNNER_POWERSHELL_ARGS.replace("{0}", script);
+                assert_eq!(shell.raw_args(path), runner, "{name}");
+                // One argument after -command: the dot-sourcing of the quoted path, spaces and
+                // all, which the standard library quotes back into the runner's string.
+                assert_eq!(
+                    shell.args(path),
+                    vec![OsString::from("-command"), format!(". '{script}'").into()],
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    /// What Windows hands the shell: `cmd /c echo` prints the rest of its command line as
+    /// it got it, so it shows how the standard library joined the arguments of a PowerShell
+    /// attempt. They must read exactly as the runner's argument string.
+    #[cfg(windows)]
+    #[test]
+    fn windows_passes_powershell_the_runners_argument_string() {
+        for script in WINDOWS_SCRIPTS {
+            let output = std::process::Command::new("cmd")
+                .args(["/d", "/c", "echo"])
+                .args(Shell::Pwsh.args(Path::new(script)))
+                .output()
+                .expect("run cmd");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                format!("{}\r\n", RUNNER_POWERSHELL_ARGS.replace("{0}", script))
+            );
+        }
     }
 }

@@ -273,13 +273,13 @@ impl Checker<'_> {
         };
         let mut codes = Vec::new();
         for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            match item.parse::<i32>() {
-                Ok(code) if code != 0 && EXIT_CODES.contains(&code) => codes.push(code),
+            match parse_exit_code(item) {
+                Some(code) if code != 0 && EXIT_CODES.contains(&code) => codes.push(code),
                 _ => {
                     let expected = if cfg!(unix) {
                         "exit codes from 1 to 255, separated by commas (e.g. 1,75)"
                     } else {
-                        "non-zero exit codes, separated by commas (e.g. 1,75)"
+                        "non-zero exit codes, separated by commas (e.g. 1,75 or 0xC0000005)"
                     };
                     self.invalid(input, item, expected);
                     return Vec::new();
@@ -581,6 +581,19 @@ fn state(c: &mut Checker<'_>) -> Option<StatePlan> {
     })
 }
 
+/// An exit code as users write it. Windows exit codes are 32 bits: an NTSTATUS such as
+/// 0xC0000005 is -1073741819 as the runner and PowerShell print it, 3221225477 as Node (and so
+/// nick-fields/retry) reports it, and 0xC0000005 in Windows' documentation. All three forms
+/// name the same code, kept as the `i32` an attempt's exit code is.
+fn parse_exit_code(text: &str) -> Option<i32> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        return u32::from_str_radix(hex, 16).ok().map(u32::cast_signed);
+    }
+    text.parse::<i32>()
+        .ok()
+        .or_else(|| text.parse::<u32>().ok().map(u32::cast_signed))
+}
+
 /// A shell that is not installed would fail every attempt the same way: say so up front.
 fn check_shell_exists(c: &mut Checker<'_>, input: &'static str, shell: &Shell) {
     let program = shell.program();
@@ -643,6 +656,31 @@ mod tests {
         .unwrap();
         assert_eq!(p.attempt_timeout, Some(Duration::from_secs(90)));
         assert_eq!(p.policy.retry_on_exit_codes, vec![2, 75]);
+        let p = plan(&[
+            ("command", "x"),
+            ("shell", "sh"),
+            (
+                "retry_on_exit_code",
+                "0xC0000005, 3221225477, -1073741819, 0x7f",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            p.policy.retry_on_exit_codes,
+            vec![-1_073_741_819, -1_073_741_819, -1_073_741_819, 127]
+        );
+        for bad in ["0x", "0x1FFFFFFFF", "4294967296", "0x0"] {
+            let errors = plan(&[
+                ("command", "x"),
+                ("shell", "sh"),
+                ("retry_on_exit_code", bad),
+            ])
+            .unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.input == "retry_on_exit_code"),
+                "{bad}: {errors:?}"
+            );
+        }
     }
 
     #[test]

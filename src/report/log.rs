@@ -263,6 +263,14 @@ fn failure(attempt: &AttemptRecord) -> String {
             super::signal_name(signal),
             attempt.exit_code
         )
+    } else if attempt.exit_code < 0 {
+        // A Windows NTSTATUS (0xC0000005 is -1073741819): the hexadecimal form is the one
+        // documented and searched for.
+        format!(
+            "exit code {} ({:#010X})",
+            attempt.exit_code,
+            attempt.exit_code.cast_unsigned()
+        )
     } else {
         format!("exit code {}", attempt.exit_code)
     };

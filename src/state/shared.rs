@@ -475,13 +475,18 @@ mod tests {
         );
     }
 
-    /// Runs `sh -c "exit 3"` through the attempt loop with `pairs` and a state of its own;
-    /// waits are zero, so nothing sleeps.
+    /// Runs `sh -c "exit 3"` (`cmd /c "exit 3"` on Windows) through the attempt loop with
+    /// `pairs` and a state of its own; waits are zero, so nothing sleeps.
     fn run_step(pairs: &[(&str, &str)]) -> crate::run::RunResult {
         use crate::exec::env::BaseEnv;
         use crate::plan::{Plan, RawInputs};
         use crate::run::{Context, ExitOnly, SystemTime, run};
-        let argv = vec!["sh".into(), "-c".into(), "exit 3".into()];
+        let shell = if cfg!(windows) {
+            ["cmd", "/c"]
+        } else {
+            ["sh", "-c"]
+        };
+        let argv = vec![shell[0].into(), shell[1].into(), "exit 3".into()];
         let mut pairs = pairs.to_vec();
         pairs.push(("retry_wait_seconds", "0"));
         let plan = Plan::from_inputs(&RawInputs::from_pairs(pairs), argv).unwrap();

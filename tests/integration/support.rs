@@ -27,12 +27,30 @@ pub const SUMMARY_FILE: &str = "step_summary.md";
 /// Makes this test process the reaper of every orphan its recovers leave, and never reaps them,
 /// as PID 1 of a job container (`tail -f /dev/null`) does: an orphan that exits stays a zombie
 /// in its attempt's process group. recover must not mistake such zombies for live processes.
+#[cfg(target_os = "linux")]
 pub fn orphans_are_never_reaped() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         nix::sys::prctl::set_child_subreaper(true).expect("become a child subreaper");
     });
 }
+
+/// The variables of the machine that recover gets: what finds programs, and on Windows what
+/// cmd and the system need to run at all.
+const KEPT_VARIABLES: &[&str] = if cfg!(windows) {
+    &[
+        "PATH",
+        "PATHEXT",
+        "SystemRoot",
+        "windir",
+        "ComSpec",
+        "TEMP",
+        "TMP",
+        "USERPROFILE",
+    ]
+} else {
+    &["PATH", "HOME"]
+};
 
 /// One run of recover and what is expected of it.
 #[must_use]
@@ -57,6 +75,7 @@ impl Default for Test {
 impl Test {
     /// A test in a fresh temporary directory, with `GITHUB_OUTPUT` pointing at [`OUTPUT_FILE`].
     pub fn new() -> Test {
+        #[cfg(target_os = "linux")]
         orphans_are_never_reaped();
         let dir = tempfile::Builder::new()
             .prefix("recover-it-")
@@ -169,7 +188,7 @@ impl Test {
         let mut command = Command::new(RECOVER);
         command.args(&self.args).current_dir(self.dir.path());
         command.env_clear();
-        for name in ["PATH", "HOME"] {
+        for name in KEPT_VARIABLES {
             if let Some(value) = std::env::var_os(name) {
                 command.env(name, value);
             }
@@ -349,6 +368,7 @@ pub fn flaky(n: u32, code: i32) -> String {
 
 /// Whether process `pid` is still alive: present in `/proc` and not a zombie (a zombie has
 /// finished; it only waits for a parent to reap it).
+#[cfg(target_os = "linux")]
 pub fn alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
