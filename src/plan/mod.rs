@@ -656,19 +656,25 @@ mod tests {
         .unwrap();
         assert_eq!(p.attempt_timeout, Some(Duration::from_secs(90)));
         assert_eq!(p.policy.retry_on_exit_codes, vec![2, 75]);
-        let p = plan(&[
+        // NTSTATUS-style codes exist on Windows only; a Unix exit code is 1 to 255.
+        let ntstatus = plan(&[
             ("command", "x"),
             ("shell", "sh"),
             (
                 "retry_on_exit_code",
                 "0xC0000005, 3221225477, -1073741819, 0x7f",
             ),
-        ])
-        .unwrap();
-        assert_eq!(
-            p.policy.retry_on_exit_codes,
-            vec![-1_073_741_819, -1_073_741_819, -1_073_741_819, 127]
-        );
+        ]);
+        if cfg!(windows) {
+            assert_eq!(
+                ntstatus.unwrap().policy.retry_on_exit_codes,
+                vec![-1_073_741_819, -1_073_741_819, -1_073_741_819, 127]
+            );
+        } else {
+            assert!(ntstatus.is_err());
+            let p = plan(&[("command", "x"), ("retry_on_exit_code", "0x7f, 255")]).unwrap();
+            assert_eq!(p.policy.retry_on_exit_codes, vec![127, 255]);
+        }
         for bad in ["0x", "0x1FFFFFFFF", "4294967296", "0x0"] {
             let errors = plan(&[
                 ("command", "x"),
