@@ -14,7 +14,9 @@ fn a_cmd_script_sees_recover_attempt_and_is_retried_until_it_passes() {
     .run();
     assert_eq!(
         out.read("attempts.txt"),
-        "attempt 1\r\nattempt 2\r\nattempt 3\r\n"
+        "attempt 1\r\nattempt 2\r\nattempt 3\r\n",
+        "{}",
+        out.describe()
     );
     assert_eq!(out.output("outcome"), "recovered");
     assert_eq!(out.output("total_attempts"), "3");

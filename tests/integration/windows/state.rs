@@ -33,14 +33,17 @@ fn concurrent_steps_lose_no_failure() {
         .map(|_| {
             let test = failing_step(dir.path(), 1000, 4);
             let mut command = test.command();
-            command.stdout(Stdio::null()).stderr(Stdio::null());
+            command.stdout(Stdio::null()).stderr(Stdio::piped());
             (test, command.spawn().expect("start recover"))
         })
         .collect();
-    for (_test, mut child) in children {
-        assert_eq!(child.wait().expect("wait for recover").code(), Some(1));
+    let mut logs = String::new();
+    for (_test, child) in children {
+        let output = child.wait_with_output().expect("wait for recover");
+        assert_eq!(output.status.code(), Some(1));
+        logs.push_str(&String::from_utf8_lossy(&output.stderr));
     }
-    assert_eq!(consecutive_failures(dir.path()), 32);
+    assert_eq!(consecutive_failures(dir.path()), 32, "{logs}");
 }
 
 #[test]
