@@ -307,8 +307,28 @@ fn a_fifo_or_a_device_as_state_file_does_not_hang_the_step() {
             .stdout_contains("not a regular file")
             .run();
         check(&out, "success", 1);
-        assert!(started.elapsed() < Duration::from_secs(20), "{kind}");
+        // `recover state show` reads the same file: an error, not a hang.
+        let show = Test::new()
+            .args(["state", "show", "--state-dir"])
+            .arg(dir.path())
+            .status(2)
+            .stderr_contains("not a regular file")
+            .run();
+        assert!(show.stdout.is_empty(), "{}", show.describe());
+        assert!(started.elapsed() < Duration::from_secs(30), "{kind}");
     }
+}
+
+#[test]
+fn a_directory_where_the_lock_file_belongs_is_a_warning() {
+    let dir = state_dir();
+    std::fs::create_dir(dir.path().join("circuit-db.lock")).unwrap();
+    let out = step(dir.path())
+        .args(["--circuit", "db", "--command", &marked(0)])
+        .stdout_contains("cannot lock state file")
+        .run();
+    check(&out, "success", 1);
+    assert!(dir.path().join("circuit-db.lock").is_dir());
 }
 
 #[test]
