@@ -783,3 +783,18 @@ fn a_full_disk_under_the_state_is_a_warning_and_keeps_the_old_state() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_state_file_of_a_newer_recover_is_left_alone() {
+    let dir = state_dir();
+    let path = dir.path().join("circuit-db.json");
+    let newer = r#"{"version": 7, "shards": [1, 2, 3]}"#;
+    std::fs::write(&path, newer).unwrap();
+    let out = step(dir.path())
+        .args(["--circuit", "db", "--max-attempts", "2", "--command", &marked(5)])
+        .status(5)
+        .stdout_contains("has version 7, newer than this recover understands (1); leaving it to the newer recover")
+        .run();
+    check(&out, "failure", 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), newer);
+}
