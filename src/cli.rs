@@ -164,10 +164,10 @@ impl Args for RunArgs {
 /// Runs recover with the process's arguments and environment; returns the exit code.
 #[must_use]
 pub fn main() -> i32 {
-    protect_process();
     crate::trace::init(&crate::trace::Sink::from_env(|name| {
         std::env::var(name).ok()
     }));
+    protect_process();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
