@@ -243,16 +243,30 @@ fn a_state_lock_held_by_another_process_is_waited_for_briefly() {
 fn sigterm_ends_the_wait_for_a_held_state_lock() {
     let dir = state_dir();
     let mut holder = hold_lock(dir.path());
-    let test = step(dir.path()).args(["--circuit", "db", "--command", "touch ran"]);
+    // The debug event says when recover waits for the lock: the signal comes then, not after a
+    // guessed delay.
+    let test = step(dir.path()).env("RECOVER_LOG", "recover=debug").args([
+        "--circuit",
+        "db",
+        "--command",
+        "touch ran",
+    ]);
     let test_dir = test.path().to_owned();
     let mut child = test
         .command()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = std::io::BufRead::lines(stderr);
+    let waiting = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("locked by another process; waiting"));
+    assert!(waiting, "recover never waited for the lock");
+    std::thread::spawn(move || lines.for_each(drop));
     let sent = Instant::now();
     kill(
         Pid::from_raw(i32::try_from(child.id()).unwrap()),
@@ -409,7 +423,7 @@ fn an_api_slower_than_the_deadline_does_not_hold_the_step() {
         .run();
     let took = started.elapsed();
     check(&out, "failure", 1);
-    // The deadline is 3 s; the API's 10 s timeout must not outlast it.
+    // The deadline is 3 s; the API's 10 s timeout must not outlast it (it took over 10 s).
     assert!(
         took < Duration::from_secs(8),
         "took {took:?}\n{}",
