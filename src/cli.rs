@@ -91,6 +91,8 @@ pub struct RunArgs {
     pub flags: BTreeMap<&'static str, String>,
     /// `--github-token-env NAME`: the variable that holds the GitHub token.
     pub github_token_env: Option<String>,
+    /// Flags given a value that is not UTF-8, by input name: refused, each named.
+    pub not_utf8: Vec<&'static str>,
     /// The program and arguments after `--`.
     pub argv: Vec<OsString>,
 }
@@ -107,8 +109,13 @@ impl FromArgMatches for RunArgs {
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
         for spec in INPUTS {
-            if let Some(value) = matches.get_one::<String>(spec.name) {
-                self.flags.insert(spec.name, value.clone());
+            if let Some(value) = matches.get_one::<OsString>(spec.name) {
+                match value.to_str() {
+                    Some(text) => {
+                        self.flags.insert(spec.name, text.to_owned());
+                    }
+                    None => self.not_utf8.push(spec.name),
+                }
             }
         }
         if let Some(name) = matches.get_one::<String>(TOKEN_ENV) {
@@ -133,6 +140,7 @@ impl Args for RunArgs {
                     .long(spec.flag())
                     .value_name(spec.value_name)
                     .action(ArgAction::Set)
+                    .value_parser(clap::value_parser!(OsString))
                     .allow_hyphen_values(true)
                     // Kept only to refuse it with a clear message: see `token_on_command_line`.
                     .hide(spec.name == "github_token")
@@ -164,10 +172,10 @@ impl Args for RunArgs {
 /// Runs recover with the process's arguments and environment; returns the exit code.
 #[must_use]
 pub fn main() -> i32 {
-    protect_process();
     crate::trace::init(&crate::trace::Sink::from_env(|name| {
         std::env::var(name).ok()
     }));
+    protect_process();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -281,6 +289,17 @@ fn token_from_env(name: &str) -> Result<Option<String>, crate::plan::PlanError> 
 /// `recover run`: plan, run, report.
 fn run_command(args: RunArgs) -> i32 {
     let actions = is_actions();
+    if !args.not_utf8.is_empty() {
+        let errors = args
+            .not_utf8
+            .iter()
+            .map(|&input| crate::plan::PlanError {
+                input,
+                problem: "is not valid UTF-8; give the value as UTF-8 text".to_owned(),
+            })
+            .collect();
+        return refuse(&Error::Plan(errors), actions);
+    }
     if args.flags.contains_key("github_token") {
         return refuse(&Error::Plan(vec![token_on_command_line()]), actions);
     }

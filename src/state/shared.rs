@@ -119,9 +119,10 @@ impl Shared {
                     self.drop_state();
                     return None;
                 }
-                Ok(None) => {
+                Ok(None) if started.elapsed() < LOCK_RETRY => {
                     tracing::debug!(path = %self.store.path(key).display(), "state file locked by another process; waiting");
                 }
+                Ok(None) => {}
                 Err(error) => {
                     log.warning(&without_state(&error));
                     self.drop_state();

@@ -63,6 +63,17 @@ pub struct Damaged {
     pub problem: String,
 }
 
+impl Damaged {
+    /// Whether the file has a version newer than this recover's [`VERSION`].
+    #[must_use]
+    pub fn is_newer(&self) -> bool {
+        self.problem.starts_with(NEWER)
+    }
+}
+
+/// How [`Damaged::problem`] starts for a file of a newer version.
+const NEWER: &str = "has version ";
+
 impl fmt::Display for Damaged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -112,6 +123,15 @@ pub enum StoreError {
         /// Why.
         #[source]
         source: io::Error,
+    },
+    /// The state file was written by a newer recover: it is left alone rather than replaced by
+    /// a fresh state this recover understands, which would destroy the newer one's state.
+    #[error("state file {} {problem}; leaving it to the newer recover", .path.display())]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// Its version, as in [`Damaged::problem`].
+        problem: String,
     },
     /// The state directory cannot be listed.
     #[error("cannot list the state directory {}", .dir.display())]
@@ -263,6 +283,12 @@ impl Store {
     {
         let path = self.path(key);
         let (old, damaged) = load::<T>(&path)?;
+        if let Some(newer) = damaged.as_ref().filter(|d| d.is_newer()) {
+            return Err(StoreError::Newer {
+                path,
+                problem: newer.problem.clone(),
+            });
+        }
         let (new, value) = change(old.clone());
         if new != old || damaged.is_some() {
             write_atomic(&self.dir, &path, &new)?;
@@ -430,7 +456,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
         .ok_or_else(|| "has no version".to_owned())?;
     if version > VERSION {
         return Err(format!(
-            "has version {version}, newer than this recover understands ({VERSION})"
+            "{NEWER}{version}, newer than this recover understands ({VERSION})"
         ));
     }
     let envelope: Envelope<T> =
@@ -523,6 +549,18 @@ mod tests {
             let damaged = damaged.unwrap_or_else(|| panic!("{what}: no warning"));
             assert!(damaged.problem.starts_with(problem), "{what}: {damaged}");
             assert!(damaged.to_string().ends_with("starting from a fresh state"));
+            if what == "future" {
+                // A newer recover's file is left alone: an update is an error, the file stays.
+                let error = store.update(&Key::Budget, |b: Budget| (b, ())).unwrap_err();
+                assert!(
+                    error
+                        .to_string()
+                        .ends_with("leaving it to the newer recover"),
+                    "{error}"
+                );
+                assert_eq!(fs::read_to_string(store.path(&Key::Budget)).unwrap(), text);
+                continue;
+            }
             // An update starts fresh and replaces the bad file with a good one.
             let updated = bump(&store);
             assert_eq!(updated.value, 1, "{what}");

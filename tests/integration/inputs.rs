@@ -254,6 +254,19 @@ fn an_input_that_is_not_utf8_is_refused_not_ignored() {
 }
 
 #[test]
+fn a_flag_that_is_not_utf8_is_refused_with_its_name() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let value = std::ffi::OsStr::from_bytes(b"1\xfe");
+    assert_refused(
+        Test::new()
+            .env("INPUT_COMMAND", "touch marker")
+            .arg("--timeout-seconds")
+            .arg(value),
+        "input timeout_seconds: is not valid UTF-8; give the value as UTF-8 text",
+    );
+}
+
+#[test]
 fn a_token_on_the_command_line_is_refused_without_echoing_it() {
     let test = Test::new()
         .env("INPUT_COMMAND", "touch marker")

@@ -93,7 +93,14 @@ impl Setup {
         let mut command = Command::new(&argv[0]);
         command
             .args(&argv[1..])
-            .arg(self.dir.path().join("action/scripts/install.sh"))
+            .arg(self.dir.path().join("action/scripts/install.sh"));
+        self.action_env(&mut command);
+        command
+    }
+
+    /// The environment the action gives the install step, and nothing else.
+    fn action_env(&self, command: &mut Command) {
+        command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("GITHUB_ACTION_PATH", self.dir.path().join("action"))
@@ -104,7 +111,6 @@ impl Setup {
             .env("RUNNER_TOOL_CACHE", self.cache())
             .env("RUNNER_OS", "Linux")
             .env("RUNNER_ARCH", "X64");
-        command
     }
 
     fn install(&self) -> Output {
@@ -314,20 +320,10 @@ fn the_action_runs_the_script_without_bash_start_up_files() {
     std::fs::write(&bash_env, format!("touch '{}'\n", marker.display())).unwrap();
     // The runner's own bash has started by then; BASH_ENV is set for what the line starts.
     let script = format!("export BASH_ENV='{}'\n{line}", bash_env.display());
-    let out = Command::new("bash")
-        .args(["--noprofile", "--norc", "-e", "-c", &script])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GITHUB_ACTION_PATH", setup.dir.path().join("action"))
-        .env("INPUT_INSTALL", "download")
-        .env("RECOVER_ACTION_REF", TAG)
-        .env("RECOVER_ACTION_REPOSITORY", "owner/recover")
-        .env("GITHUB_SERVER_URL", &setup.url)
-        .env("RUNNER_TOOL_CACHE", setup.cache())
-        .env("RUNNER_OS", "Linux")
-        .env("RUNNER_ARCH", "X64")
-        .output()
-        .unwrap();
+    let mut command = Command::new("bash");
+    command.args(["--noprofile", "--norc", "-e", "-c", &script]);
+    setup.action_env(&mut command);
+    let out = command.output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(!marker.exists(), "BASH_ENV ran before the install script");
 }
