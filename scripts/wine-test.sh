@@ -43,6 +43,9 @@ done
 if [[ ! -d "${WINEPREFIX}/drive_c" ]]; then
   wineboot --init >/dev/null 2>&1
 fi
+# wineboot returns while the new prefix is still being set up in the background; tests that
+# start before it is done can find a process that fails to start. Wait for it to finish.
+wineserver -w
 export WINEPATH
 WINEPATH="$(winepath -w "${wine_dir}/bin")"
 # The wine server of this prefix goes when the phase ends, however it ends.
