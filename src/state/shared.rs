@@ -115,8 +115,7 @@ impl Shared {
             }
             Err(error) => {
                 log.warning(&without_state(&error));
-                self.circuit = None;
-                self.note.circuit = None;
+                self.drop_state();
                 None
             }
         }
@@ -242,8 +241,7 @@ impl Shared {
             }
             Err(error) => {
                 log.warning(&without_state(&error));
-                self.budget = None;
-                self.note.budget = None;
+                self.drop_state();
                 true
             }
         }
@@ -263,8 +261,19 @@ impl Shared {
                     note.spent = note.spent.max(budget.spent);
                 }
             }
-            Err(error) => log.warning(&without_state(&error)),
+            Err(error) => {
+                log.warning(&without_state(&error));
+                self.drop_state();
+            }
         }
+    }
+
+    /// Goes on without circuit and budget, as the warning says: the report and the outputs
+    /// then show neither, rather than figures the step could not keep.
+    fn drop_state(&mut self) {
+        self.circuit = None;
+        self.budget = None;
+        self.note = StateNote::default();
     }
 }
 
