@@ -17,6 +17,7 @@ mod github;
 mod inputs;
 mod output;
 mod report;
+mod runner_files;
 mod side_files;
 mod signals;
 mod state;
