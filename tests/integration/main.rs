@@ -14,6 +14,7 @@ mod classify;
 mod deadline;
 mod environment;
 mod github;
+mod hostile_files;
 mod inputs;
 mod output;
 mod report;
