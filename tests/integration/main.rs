@@ -16,6 +16,7 @@ mod environment;
 mod github;
 mod hostile_files;
 mod inputs;
+mod log_lines;
 mod output;
 mod report;
 mod runner_files;
