@@ -388,3 +388,31 @@ fn outside_actions_the_report_is_a_plain_table_on_stderr() {
         "stdout stays the command's own"
     );
 }
+
+#[test]
+fn the_final_annotation_starts_with_nick_fields_retrys_words() {
+    let out = Test::new()
+        .actions()
+        .status(1)
+        .args(["--retry-wait-seconds", "0", "--command", "exit 1"])
+        .run();
+    assert!(
+        out.stdout.contains(
+            "\n::error::Final attempt failed. Child_process exited with error code 1 (unknown failure, after 3 attempts)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let forgiven = Test::new()
+        .actions()
+        .args(["--max-attempts", "2", "--retry-wait-seconds", "0"])
+        .args(["--continue-on-error", "true", "--command", "exit 3"])
+        .run();
+    assert!(
+        forgiven.stdout.contains(
+            "\n::warning::Final attempt failed. Child_process exited with error code 3 (unknown failure, after 2 attempts)\n"
+        ),
+        "{}",
+        forgiven.stdout
+    );
+}
