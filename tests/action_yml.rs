@@ -149,7 +149,10 @@ fn outputs_the_command_sets_have_a_declared_carrier() {
     let declared: Vec<&str> = action.outputs.keys().map(String::as_str).collect();
     let mut binary = OUTPUTS.to_vec();
     binary.sort_unstable();
-    assert_eq!(declared, binary, "action.yml declares exactly the binary's outputs");
+    assert_eq!(
+        declared, binary,
+        "action.yml declares exactly the binary's outputs"
+    );
     let workflow = include_str!("e2e/workflows/dropin.yml");
     assert!(workflow.contains("fromJSON(steps.sets.outputs.command_outputs).version"));
     assert!(

@@ -122,14 +122,14 @@ impl StopCommands {
         let name = head.split(' ').next().unwrap_or_default();
         match &self.token {
             Some(token) if name == token => self.token = None,
-            Some(_) => {}
             None if name == "stop-commands" => {
                 let token = unescape(data);
                 if !token.is_empty() && !COMMANDS.contains(&token.as_str()) {
                     self.token = Some(token);
                 }
             }
-            None => {}
+            // Stopped, every other command is ignored; running, recover follows no other.
+            _ => {}
         }
     }
 }

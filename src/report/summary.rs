@@ -345,7 +345,10 @@ pub fn code_span(value: &str) -> String {
         .map(str::len)
         .filter(|n| *n > 0)
         .collect();
-    let ticks = (1..).find(|n| !runs.contains(n)).unwrap_or(1);
+    // Among 1..=runs.len() + 1 one length is always free.
+    let ticks = (1..=runs.len() + 1)
+        .find(|n| !runs.contains(n))
+        .unwrap_or(1);
     let delimiter = "`".repeat(ticks);
     let pad = if value.starts_with(['`', ' ']) || value.ends_with(['`', ' ']) {
         " "

@@ -127,24 +127,22 @@ fn a_command_cannot_forge_recovers_outputs() {
 fn read_only_runner_files_are_a_warning_and_change_nothing() {
     let disk = Tmpfs::mount("64k");
     let test = Test::new().actions();
-    let (output, summary) = match &disk {
-        Some(disk) => {
-            fs::write(disk.join("output"), "before=1\n").unwrap();
-            fs::write(disk.join("summary.md"), "").unwrap();
-            disk.read_only();
-            (disk.join("output"), disk.join("summary.md"))
+    let (output, summary) = if let Some(disk) = &disk {
+        fs::write(disk.join("output"), "before=1\n").unwrap();
+        fs::write(disk.join("summary.md"), "").unwrap();
+        disk.read_only();
+        (disk.join("output"), disk.join("summary.md"))
+    } else {
+        // Not root: file permissions suffice.
+        use std::os::unix::fs::PermissionsExt;
+        let output = test.path().join("ro_output");
+        let summary = test.path().join("ro_summary.md");
+        fs::write(&output, "before=1\n").unwrap();
+        fs::write(&summary, "").unwrap();
+        for path in [&output, &summary] {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o444)).unwrap();
         }
-        None => {
-            // Not root: file permissions suffice.
-            use std::os::unix::fs::PermissionsExt;
-            let output = test.path().join("ro_output");
-            let summary = test.path().join("ro_summary.md");
-            for path in [&output, &summary] {
-                fs::write(path, if path == &output { "before=1\n" } else { "" }).unwrap();
-                fs::set_permissions(path, fs::Permissions::from_mode(0o444)).unwrap();
-            }
-            (output, summary)
-        }
+        (output, summary)
     };
     let out = test
         .env("GITHUB_OUTPUT", &output)

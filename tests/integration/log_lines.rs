@@ -3,7 +3,6 @@
 //! recover's stdout is a full non-blocking pipe.
 
 use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -115,7 +114,7 @@ fn no_line_is_lost_on_a_full_non_blocking_stdout() {
     let mut command = test.command();
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::from(OwnedFd::from(write)))
+        .stdout(Stdio::from(write))
         .stderr(Stdio::null());
     let mut child = command.spawn().unwrap();
     drop(command);

@@ -3,6 +3,7 @@
 //! whole, and a small tmpfs for full and read-only disks.
 
 use std::path::{Path, PathBuf};
+
 use std::process::Command;
 
 /// Every printable ASCII punctuation character around a recognisable core: a secret the
@@ -84,7 +85,7 @@ pub struct Rendered {
     pub text: String,
 }
 
-/// Renders a summary as GitHub's Markdown does (CommonMark).
+/// Renders a summary as GitHub's Markdown does (`CommonMark`).
 pub fn markdown(text: &str) -> Rendered {
     use pulldown_cmark::{Event, Parser, Tag, TagEnd};
     let mut out = Rendered::default();
@@ -164,11 +165,6 @@ impl Tmpfs {
             return None;
         }
         Some(Tmpfs { dir })
-    }
-
-    /// The mount point.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 
     /// A file under the mount point.
