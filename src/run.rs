@@ -785,8 +785,8 @@ fn log_problems<O>(log: &mut Log, number: u32, attempt: &exec::Attempt<O>) {
     }
 }
 
-/// An observer of a command's stream, with the watch for `::stop-commands::` on the stream
-/// the log writes to under Actions.
+/// An observer of a command's stream, with the watch for `::stop-commands::` under Actions
+/// (the runner reads workflow commands from stdout and stderr alike).
 struct Watched<O> {
     inner: O,
     commands: Option<StopCommands>,
@@ -801,18 +801,17 @@ impl<O: Observer> Observer for Watched<O> {
     }
 }
 
-/// The observers of one command's two streams, watched for `::stop-commands::` where the
-/// runner reads workflow commands (stdout, under Actions).
+/// The observers of one command's two streams, watched for `::stop-commands::` under Actions.
 fn watched<O>(log: &Log, stdout: O, stderr: O) -> (Watched<O>, Watched<O>) {
-    let watch = log.is_actions().then(StopCommands::default);
+    let watch = || log.is_actions().then(StopCommands::default);
     (
         Watched {
             inner: stdout,
-            commands: watch,
+            commands: watch(),
         },
         Watched {
             inner: stderr,
-            commands: None,
+            commands: watch(),
         },
     )
 }
@@ -828,12 +827,13 @@ fn output_ended<O>(log: &mut Log, attempt: &exec::Attempt<Watched<O>>) {
     let mid_line = ours
         .as_ref()
         .is_none_or(|r| r.tail.to_vec().last().is_some_and(|b| *b != b'\n'));
-    let token = attempt
-        .stdout
-        .as_ref()
-        .and_then(|r| r.observer.commands.as_ref())
-        .and_then(StopCommands::token);
-    log.output_ended(mid_line, token);
+    let mut tokens: Vec<String> = [&attempt.stdout, &attempt.stderr]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.observer.commands.as_ref()?.token())
+        .collect();
+    tokens.dedup();
+    log.output_ended(mid_line, tokens);
 }
 
 fn observer_of<O>(relayed: Relayed<Watched<O>>) -> O {

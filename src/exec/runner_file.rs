@@ -118,6 +118,24 @@ pub fn append_file(from: &Path, to: &Path) -> io::Result<()> {
     rolled_back(&file, start, copied)
 }
 
+/// Writes `bytes` as the whole content of the file at `path` (made if missing), for a file the
+/// user names (`report_file`). Opening never waits: a FIFO nobody reads is an error at once,
+/// not a step that hangs after its command ran. A regular file is replaced; a FIFO that is
+/// read, or a device such as `/dev/stderr`, is written to.
+///
+/// # Errors
+/// When the file cannot be opened or written.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true);
+    non_blocking(&mut options);
+    let mut file = options.open(path)?;
+    if file.metadata()?.is_file() {
+        file.set_len(0)?;
+    }
+    super::stream::write_fully(&mut file, bytes)
+}
+
 /// Whether the file's last byte (of `len`) is not a newline.
 fn ends_mid_line(file: &File, len: u64) -> io::Result<bool> {
     if len == 0 {
@@ -259,6 +277,21 @@ mod tests {
             assert!(append(&fifo, b"x=1\n").is_err());
             assert!(append_file(&fifo, &dir.path().join("to")).is_err());
             assert!(append_file(Path::new("/dev/zero"), &dir.path().join("to")).is_err());
+        }
+    }
+
+    #[test]
+    fn a_whole_file_is_replaced_and_a_fifo_nobody_reads_never_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, "an older, longer report").unwrap();
+        write_whole(&path, b"{}").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+            assert!(write_whole(&fifo, b"{}").is_err());
         }
     }
 

@@ -261,5 +261,5 @@ pub fn render(report: &Report<'_>) -> String {
 /// # Errors
 /// When the file cannot be written.
 pub fn write(report: &Report<'_>, path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, render(report))
+    crate::exec::runner_file::write_whole(path, render(report).as_bytes())
 }

@@ -44,9 +44,10 @@ pub struct Log {
     out: Box<dyn Write + Send>,
     /// Whether the stream the log writes to ended mid-line: the next line needs a newline first.
     mid_line: bool,
-    /// The token of a `::stop-commands::` the command left in force: the runner ignores
-    /// workflow commands until it sees `::TOKEN::`, so the next line resumes them first.
-    stopped: Option<String>,
+    /// The tokens of the `::stop-commands::` the command left in force (on stdout, stderr or
+    /// both): the runner ignores workflow commands until it sees `::TOKEN::`, so the next line
+    /// resumes them first.
+    stopped: Vec<String>,
     /// Annotations emitted, per kind of [`KINDS`].
     emitted: [usize; 3],
     /// Annotations turned into plain lines past the limit, per kind.
@@ -75,7 +76,7 @@ impl Log {
             actions,
             out,
             mid_line: false,
-            stopped: None,
+            stopped: Vec::new(),
             emitted: [0; 3],
             suppressed: [0; 3],
         }
@@ -106,13 +107,13 @@ impl Log {
     }
 
     /// Tells the log how a command's relayed output on [`Log::stream`] ended: mid-line (its
-    /// last byte is not a newline, or it is unknown), and with which `::stop-commands::` token
-    /// in force, if any. The next line starts with what puts the runner back to a line start
-    /// that reads workflow commands.
-    pub fn output_ended(&mut self, mid_line: bool, stopped: Option<String>) {
+    /// last byte is not a newline, or it is unknown), and with which `::stop-commands::` tokens
+    /// in force. The next line starts with what puts the runner back to a line start that
+    /// reads workflow commands.
+    pub fn output_ended(&mut self, mid_line: bool, stopped: Vec<String>) {
         self.mid_line |= mid_line;
-        if self.actions && stopped.is_some() {
-            self.stopped = stopped;
+        if self.actions {
+            self.stopped.extend(stopped);
         }
     }
 
@@ -124,7 +125,7 @@ impl Log {
         if std::mem::take(&mut self.mid_line) {
             text.push('\n');
         }
-        if let Some(token) = self.stopped.take() {
+        for token in std::mem::take(&mut self.stopped) {
             let _ = writeln!(text, "::{token}::");
         }
         text.push_str(line);

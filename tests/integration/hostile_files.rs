@@ -414,3 +414,19 @@ fn a_long_line_holding_a_secret_is_never_cut_inside_it() {
         "relayed unchanged"
     );
 }
+
+#[test]
+fn a_report_file_that_is_a_fifo_nobody_reads_never_blocks_the_step() {
+    let test = Test::new().actions();
+    let fifo = test.path().join("report.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let out = test
+        .args(["--report-file", "report.fifo", "--command", PRINT])
+        .run();
+    assert!(out.elapsed < Duration::from_secs(20), "{:?}", out.elapsed);
+    common(&out, None);
+    let warned = warnings(&out);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("cannot write report_file"), "{warned:?}");
+    assert_eq!(out.output("outcome"), "success");
+}

@@ -87,6 +87,20 @@ fn a_command_that_stops_workflow_commands_cannot_silence_recover() {
         let error = out.stdout.find("::error::Final attempt failed.").unwrap();
         assert!(resumed < error, "{}", out.stdout);
     }
+    // The runner reads commands from stderr too.
+    let out = Test::new()
+        .actions()
+        .status(4)
+        .args([
+            "--max-attempts",
+            "1",
+            "--command",
+            "echo '::stop-commands::e7' >&2; exit 4",
+        ])
+        .run();
+    let resumed = out.stdout.find("::e7::\n").expect("resumed on stdout");
+    let error = out.stdout.find("::error::Final attempt failed.").unwrap();
+    assert!(resumed < error, "{}", out.stdout);
     // A command that resumes them itself gets no second resume.
     let out = Test::new()
         .actions()
