@@ -192,7 +192,9 @@ impl Log {
         if kind == AttemptKind::Fallback {
             let what = one_line(&program.describe());
             if self.actions {
-                self.emit(&format!("::group::Fallback: {what}"));
+                // Escaped as command data, which the runner unescapes: `%25` in the command
+                // must reach the log as `%25`, or a secret holding it would escape masking.
+                self.emit(&command("group", &[], &format!("Fallback: {what}")));
             } else {
                 self.emit(&format!("recover: fallback: {what}"));
             }

@@ -164,3 +164,19 @@ fn no_line_is_lost_on_a_full_non_blocking_stdout() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_fallbacks_group_title_reaches_the_log_as_written() {
+    // The runner unescapes a command's data: an unescaped `%25` would show as `%`.
+    let out = Test::new()
+        .actions()
+        .args(["--max-attempts", "1", "--command", "exit 1"])
+        .args(["--fallback-command", "echo 'a%25b%0Ac'"])
+        .run();
+    assert!(
+        out.stdout
+            .contains("::group::Fallback: echo 'a%2525b%250Ac'\n"),
+        "{}",
+        out.stdout
+    );
+}
