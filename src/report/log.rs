@@ -339,11 +339,11 @@ fn raw(stream: &impl std::os::fd::AsFd) -> Option<Box<dyn Write + Send>> {
     Some(Box::new(std::fs::File::from(fd)))
 }
 
-/// An unbuffered writer on a duplicate of `stream`'s handle, if one can be made.
+/// None on Windows: the standard streams there convert text for a console, which a raw handle
+/// would not, and a Windows pipe is never non-blocking.
 #[cfg(windows)]
-fn raw(stream: &impl std::os::windows::io::AsHandle) -> Option<Box<dyn Write + Send>> {
-    let handle = stream.as_handle().try_clone_to_owned().ok()?;
-    Some(Box::new(std::fs::File::from(handle)))
+fn raw<T>(_stream: &T) -> Option<Box<dyn Write + Send>> {
+    None
 }
 
 struct Shared(Arc<Mutex<Vec<u8>>>);
