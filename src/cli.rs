@@ -15,11 +15,10 @@ use crate::error::{Error, exit_code, with_causes};
 use crate::exec::Cancel;
 use crate::exec::env::BaseEnv;
 use crate::exec::work_dir::WorkDir;
-use crate::plan::SummaryWhen;
 use crate::plan::{EnvValue, INPUTS, Plan, RawInputs};
 use crate::policy::WaitPolicy;
 use crate::report::log::Log;
-use crate::report::{self, Report, outputs};
+use crate::report::{self, Report};
 use crate::run::{self, Context, Outcome, SystemTime};
 use crate::state::store::{self, Store};
 use crate::state::{self, Shared, inspect};
@@ -410,9 +409,10 @@ pub(crate) async fn execute(plan: &Plan, actions: bool, cancel: &mut Cancel) -> 
     if let Some((kind, message)) = report.final_annotation() {
         log.annotate(kind, &message, true);
     }
+    report::sinks::command_outputs_notice(&report, &mut log);
     log.finish();
     write_outputs(&mut log, &report.outputs());
-    write_summary(&report, &env, &mut log, actions);
+    report::sinks::summary(&report, env.get("GITHUB_STEP_SUMMARY"), &mut log);
     if let Some(path) = &plan.report_file
         && let Err(error) = report::json::write(&report, path)
     {
@@ -429,35 +429,6 @@ pub(crate) async fn execute(plan: &Plan, actions: bool, cancel: &mut Cancel) -> 
     }
 }
 
-/// The job summary under Actions (`$GITHUB_STEP_SUMMARY`), the table on stderr elsewhere.
-fn write_summary(report: &Report<'_>, env: &BaseEnv, log: &mut Log, actions: bool) {
-    let wanted = match report.plan.summary {
-        SummaryWhen::Always => true,
-        SummaryWhen::OnFailure => report.result.outcome != Outcome::Success,
-        SummaryWhen::Never => false,
-    };
-    if !wanted {
-        return;
-    }
-    if !actions {
-        let table = report::terminal::render(report, report::terminal::use_colour());
-        if !table.is_empty() {
-            log.emit(table.trim_end());
-        }
-        return;
-    }
-    let Some(path) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        log.warning("cannot write the job summary: GITHUB_STEP_SUMMARY is not set");
-        return;
-    };
-    let summary = report::summary::render(report);
-    if let Err(error) = report::summary::append(std::path::Path::new(path), &summary) {
-        log.warning(&format!(
-            "cannot write the job summary to GITHUB_STEP_SUMMARY: {error}"
-        ));
-    }
-}
-
 /// A private directory for scripts and the attempts' runner files, in `RUNNER_TEMP` when the
 /// runner gives one (it is cleaned after the job), else the system's temporary directory.
 fn work_dir(env: &BaseEnv) -> WorkDir {
@@ -470,14 +441,8 @@ fn work_dir(env: &BaseEnv) -> WorkDir {
 }
 
 fn write_outputs(log: &mut Log, values: &[(&str, String)]) {
-    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
-        return;
-    };
-    if let Err(error) = outputs::append(std::path::Path::new(&path), values) {
-        log.warning(&format!(
-            "cannot write the step's outputs to GITHUB_OUTPUT: {error}"
-        ));
-    }
+    let path = std::env::var_os("GITHUB_OUTPUT");
+    report::sinks::outputs(log, path.as_deref(), values);
 }
 
 #[cfg(test)]

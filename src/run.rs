@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::classify::lazy::{LazyMatcher, PlanRules};
 use crate::classify::{Classification, ExitFacts, WaitHint, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
+use crate::exec::runner_file;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
 use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
@@ -22,6 +23,7 @@ use crate::github::{Api, RESET_MARGIN_SECONDS, TIMEOUT};
 use crate::plan::{Plan, Program};
 use crate::policy::{Decision, GiveUp, Situation, Waits, asks_rate_limit_reset, decide};
 use crate::report::log::{Log, WaitSource};
+use crate::report::stop_commands::StopCommands;
 use crate::state::{Shared, StateNote};
 
 /// Where "now" comes from.
@@ -145,6 +147,9 @@ pub struct AttemptRecord {
     pub timed_out: bool,
     /// The timeout in force for this attempt.
     pub timeout: Option<Duration>,
+    /// The deadline (`total_timeout_seconds`) when it, not the attempt's own timeout, set
+    /// [`AttemptRecord::timeout`]: a timed-out attempt was then cut by the deadline.
+    pub deadline: Option<Duration>,
     /// The verdict, for a failed attempt.
     pub classification: Option<Classification>,
     /// The wait before the next attempt, if one followed.
@@ -219,6 +224,10 @@ pub struct RunResult {
     pub duration: Duration,
     /// What the circuit and the retry budget did, when the plan has either.
     pub shared: Option<StateNote>,
+    /// The `name=value` pairs the committed runner files added to `GITHUB_OUTPUT`
+    /// (`on_retry_command`'s, then the final command's), in order: a composite action passes
+    /// on only its declared outputs, so recover carries these in `command_outputs`.
+    pub command_outputs: Vec<(String, String)>,
 }
 
 /// The effects a run needs, injected so tests can replace them.
@@ -255,6 +264,8 @@ pub async fn run<C: Classifier>(
         start,
         ctx,
         pending: None,
+        hooks: Vec::new(),
+        command_outputs: Vec::new(),
     };
     let mut result = match runner.refused_at_start(cancel).await {
         Some(refused) => refused,
@@ -268,6 +279,7 @@ pub async fn run<C: Classifier>(
     }
     result.duration = runner.elapsed();
     result.shared = runner.shared_note();
+    result.command_outputs = std::mem::take(&mut runner.command_outputs);
     result
 }
 
@@ -279,6 +291,11 @@ struct Runner<'a, C: Classifier> {
     deadline: Option<Instant>,
     /// The runner files of the final attempt, committed once no fallback replaces them.
     pending: Option<SideFiles>,
+    /// The runner files of each completed `on_retry_command`, committed in order before the
+    /// final attempt's, as nick-fields/retry keeps them.
+    hooks: Vec<SideFiles>,
+    /// What the committed runner files set as outputs.
+    command_outputs: Vec<(String, String)>,
 }
 
 /// One command run to its end, before any decision.
@@ -313,12 +330,22 @@ impl<C: Classifier> Runner<'_, C> {
             cancelled_by,
             duration: self.elapsed(),
             shared: None,
+            command_outputs: Vec::new(),
         }
     }
 
+    /// Commits what the run's runner files hold: each `on_retry_command`'s, in order, then the
+    /// final command's.
     fn commit_pending(&mut self) {
+        for hook in std::mem::take(&mut self.hooks) {
+            self.command_outputs
+                .extend(outputs_of(&hook, "on_retry_command's", self.ctx.log));
+            commit(&hook, "on_retry_command's", self.ctx.log);
+        }
         if let Some(side) = self.pending.take() {
-            commit(&side, self.ctx.log);
+            self.command_outputs
+                .extend(outputs_of(&side, "the final attempt's", self.ctx.log));
+            commit(&side, "the final attempt's", self.ctx.log);
         }
     }
 
@@ -354,6 +381,9 @@ impl<C: Classifier> Runner<'_, C> {
                 .execute(kind, number, program, timeout, previous, cancel)
                 .await;
             let mut record = ex.record;
+            if timeout != plan.attempt_timeout {
+                record.deadline = plan.total_timeout;
+            }
             if let Some(signal) = ex.cancelled {
                 attempts.push(record);
                 return self.result(attempts, Outcome::Cancelled, None, Some(signal));
@@ -564,21 +594,7 @@ impl<C: Classifier> Runner<'_, C> {
             .for_attempt(number, max, previous_exit_code, &overrides);
         log.attempt_started(kind, number, max, program);
         let started = self.ctx.clock.now().saturating_duration_since(self.start);
-        let mut record = AttemptRecord {
-            number,
-            kind,
-            started,
-            duration: Duration::ZERO,
-            exit_code: 1,
-            signal: None,
-            timed_out: false,
-            timeout,
-            classification: None,
-            wait_after: None,
-            stdout_tail: Tail::default(),
-            stderr_tail: Tail::default(),
-            spawn_error: None,
-        };
+        let mut record = started_record(number, kind, started, timeout);
         let spec = match attempt_spec(
             plan,
             program,
@@ -602,11 +618,13 @@ impl<C: Classifier> Runner<'_, C> {
             }
         };
         let classifier = self.ctx.classifier;
-        let observers = (
+        let observers = watched(
+            log,
             classifier.observer(Stream::Stdout),
             classifier.observer(Stream::Stderr),
         );
         let attempt = exec::run(&spec, observers, cancel).await;
+        output_ended(log, &attempt);
         log_problems(log, number, &attempt);
         log.attempt_finished();
         let cancelled = match attempt.ending {
@@ -649,10 +667,18 @@ impl<C: Classifier> Runner<'_, C> {
     async fn on_retry(&mut self, program: &Program, next: u32, cancel: &mut Cancel) {
         let plan = self.plan;
         let dir = format!("on-retry-{next}");
-        // The hook gets runner files of its own that are never committed: only attempts count.
-        let overrides = SideFiles::create(self.ctx.work_dir, &dir, self.ctx.env)
-            .map(|s| s.overrides())
-            .unwrap_or_default();
+        // The hook gets runner files of its own, committed before the final attempt's unless
+        // recover is cancelled during it (then they are half-written).
+        let side = match SideFiles::create(self.ctx.work_dir, &dir, self.ctx.env) {
+            Ok(side) => Some(side),
+            Err(error) => {
+                self.ctx.log.warning(&format!(
+                    "cannot give on_retry_command runner files of its own: {error}"
+                ));
+                None
+            }
+        };
+        let overrides = side.as_ref().map(SideFiles::overrides).unwrap_or_default();
         let vars = self
             .ctx
             .env
@@ -674,7 +700,11 @@ impl<C: Classifier> Runner<'_, C> {
                 return;
             }
         };
-        let result = exec::run(&spec, ((), ()), cancel).await;
+        let result = exec::run(&spec, watched(log, (), ()), cancel).await;
+        output_ended(log, &result);
+        if !matches!(result.ending, Ending::Cancelled(_)) {
+            self.hooks.extend(side);
+        }
         if result.ending == Ending::TimedOut {
             log.line("on_retry_command timed out; continuing.");
         } else if result.exit_code != 0 {
@@ -780,8 +810,84 @@ fn log_problems<O>(log: &mut Log, number: u32, attempt: &exec::Attempt<O>) {
     }
 }
 
-fn observer_of<O>(relayed: Relayed<O>) -> Option<O> {
-    relayed.observer
+/// An observer of a command's stream, with the watch for `::stop-commands::` under Actions
+/// (the runner reads workflow commands from stdout and stderr alike).
+struct Watched<O> {
+    inner: O,
+    commands: Option<StopCommands>,
+}
+
+impl<O: Observer> Observer for Watched<O> {
+    fn observe(&mut self, chunk: &[u8]) {
+        self.inner.observe(chunk);
+        if let Some(commands) = &mut self.commands {
+            commands.observe(chunk);
+        }
+    }
+}
+
+/// The observers of one command's two streams, watched for `::stop-commands::` under Actions.
+fn watched<O>(log: &Log, stdout: O, stderr: O) -> (Watched<O>, Watched<O>) {
+    let watch = || log.is_actions().then(StopCommands::default);
+    (
+        Watched {
+            inner: stdout,
+            commands: watch(),
+        },
+        Watched {
+            inner: stderr,
+            commands: watch(),
+        },
+    )
+}
+
+/// Tells the log how the command's output on its stream ended (mid-line, and with commands
+/// stopped), so that recover's next line starts where the runner reads it.
+fn output_ended<O>(log: &mut Log, attempt: &exec::Attempt<Watched<O>>) {
+    let ours = match log.stream() {
+        Stream::Stdout => &attempt.stdout,
+        Stream::Stderr => &attempt.stderr,
+    };
+    // A relay left behind may still be mid-line: a newline too many is harmless.
+    let mid_line = ours
+        .as_ref()
+        .is_none_or(|r| r.tail.to_vec().last().is_some_and(|b| *b != b'\n'));
+    let mut tokens: Vec<String> = [&attempt.stdout, &attempt.stderr]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.observer.as_ref()?.commands.as_ref()?.token())
+        .collect();
+    tokens.dedup();
+    log.output_ended(mid_line, tokens);
+}
+
+fn observer_of<O>(relayed: Relayed<Watched<O>>) -> Option<O> {
+    relayed.observer.map(|watched| watched.inner)
+}
+
+/// The record of an attempt that has just started: a failure until its ending says otherwise.
+fn started_record(
+    number: u32,
+    kind: AttemptKind,
+    started: Duration,
+    timeout: Option<Duration>,
+) -> AttemptRecord {
+    AttemptRecord {
+        number,
+        kind,
+        started,
+        duration: Duration::ZERO,
+        exit_code: 1,
+        signal: None,
+        timed_out: false,
+        timeout,
+        deadline: None,
+        classification: None,
+        wait_after: None,
+        stdout_tail: Tail::default(),
+        stderr_tail: Tail::default(),
+        spawn_error: None,
+    }
 }
 
 fn min_some(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
@@ -791,11 +897,47 @@ fn min_some(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
-fn commit(side: &SideFiles, log: &mut Log) {
-    for (var, error) in side.commit() {
+/// The most of a `GITHUB_OUTPUT` copy read for `command_outputs`: GitHub takes at most 1 MiB
+/// per output, so more could never be carried.
+const MAX_COMMAND_OUTPUTS: u64 = 1024 * 1024;
+
+/// The `name=value` pairs a command's copy of `GITHUB_OUTPUT` holds. A copy the runner would
+/// refuse, or one too large to carry, is a warning and no pairs.
+fn outputs_of(side: &SideFiles, whose: &str, log: &mut Log) -> Vec<(String, String)> {
+    use std::io::Read as _;
+    let Some(copy) = side.copy_of("GITHUB_OUTPUT") else {
+        return Vec::new();
+    };
+    let mut text = String::new();
+    let read = runner_file::open_to_read(copy).and_then(|file| {
+        file.take(MAX_COMMAND_OUTPUTS + 1)
+            .read_to_string(&mut text)
+            .map(|_| ())
+    });
+    if read.is_err() {
+        // Committing the copy meets the same error and warns about it.
+        return Vec::new();
+    }
+    if text.len() as u64 > MAX_COMMAND_OUTPUTS {
         log.warning(&format!(
-            "cannot append the final attempt's {var} file: {error}"
+            "{whose} GITHUB_OUTPUT holds over 1 MiB: too much to carry in command_outputs"
         ));
+        return Vec::new();
+    }
+    match runner_file::parse(&text) {
+        Ok(pairs) => pairs,
+        Err(error) => {
+            log.warning(&format!(
+                "{whose} GITHUB_OUTPUT is malformed ({error}): the runner will refuse it"
+            ));
+            Vec::new()
+        }
+    }
+}
+
+fn commit(side: &SideFiles, whose: &str, log: &mut Log) {
+    for (var, error) in side.commit() {
+        log.warning(&format!("cannot append {whose} {var} file: {error}"));
     }
 }
 

@@ -135,3 +135,28 @@ fn the_action_declares_every_output_of_the_binary() {
         );
     }
 }
+
+#[test]
+fn outputs_the_command_sets_have_a_declared_carrier() {
+    // A composite action passes on only the outputs its action.yml declares: what the command
+    // writes to $GITHUB_OUTPUT reaches later steps on GitHub only through command_outputs.
+    let action = action();
+    let carrier = action
+        .outputs
+        .get("command_outputs")
+        .expect("action.yml declares command_outputs");
+    assert_eq!(carrier.value, "${{ steps.run.outputs.command_outputs }}");
+    let declared: Vec<&str> = action.outputs.keys().map(String::as_str).collect();
+    let mut binary = OUTPUTS.to_vec();
+    binary.sort_unstable();
+    assert_eq!(
+        declared, binary,
+        "action.yml declares exactly the binary's outputs"
+    );
+    let workflow = include_str!("e2e/workflows/dropin.yml");
+    assert!(workflow.contains("fromJSON(steps.sets.outputs.command_outputs).version"));
+    assert!(
+        !workflow.contains("steps.sets.outputs.version"),
+        "the end-to-end test must not rely on act passing on undeclared outputs"
+    );
+}

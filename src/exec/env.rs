@@ -7,10 +7,13 @@
 //! attempt's half-written outputs, variables or summary never reach later steps.
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, File, OpenOptions};
+#[cfg(test)]
+use std::fs;
+use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 
+use super::runner_file;
 use super::work_dir::WorkDir;
 
 use crate::plan::INPUTS;
@@ -145,8 +148,9 @@ impl SideFiles {
             .collect()
     }
 
-    /// Appends each copy to its real file, never truncating what is there. Empty copies are
-    /// skipped: an attempt that wrote nothing leaves the real file untouched.
+    /// Appends each copy to its real file, never truncating what is there, on a line of its
+    /// own and all or nothing ([`runner_file::append_file`]). Empty copies are skipped: an
+    /// attempt that wrote nothing leaves the real file untouched.
     ///
     /// Returns the variable and error of each file that could not be appended; the others
     /// still are.
@@ -154,18 +158,20 @@ impl SideFiles {
     pub fn commit(&self) -> Vec<(&'static str, io::Error)> {
         let mut errors = Vec::new();
         for (var, copy, real) in &self.files {
-            if fs::metadata(copy).is_ok_and(|m| m.len() == 0) {
-                continue;
-            }
-            let result = File::open(copy).and_then(|mut from| {
-                let mut to = OpenOptions::new().append(true).create(true).open(real)?;
-                io::copy(&mut from, &mut to).map(|_| ())
-            });
-            if let Err(error) = result {
+            if let Err(error) = runner_file::append_file(copy, real) {
                 errors.push((*var, error));
             }
         }
         errors
+    }
+
+    /// The attempt's copy of the runner file `var`, if it has one.
+    #[must_use]
+    pub fn copy_of(&self, var: &str) -> Option<&std::path::Path> {
+        self.files
+            .iter()
+            .find(|(v, _, _)| *v == var)
+            .map(|(_, copy, _)| copy.as_path())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod env;
 #[cfg(unix)]
 mod lookup;
+pub mod runner_file;
 pub mod shell;
 pub mod stream;
 #[cfg(unix)]

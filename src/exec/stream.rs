@@ -542,7 +542,8 @@ pub async fn relay_async<O: Observer>(
 
 /// Writes all of `chunk`, waiting out a full non-blocking descriptor: recover's stdout may be
 /// shared with a parent that set `O_NONBLOCK`, and `EAGAIN` there means "later", not "lost".
-fn write_fully(output: &mut impl Write, mut chunk: &[u8]) -> io::Result<()> {
+/// The log writes its own lines with it too.
+pub(crate) fn write_fully(output: &mut impl Write, mut chunk: &[u8]) -> io::Result<()> {
     while !chunk.is_empty() {
         match output.write(chunk) {
             Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),

@@ -51,6 +51,18 @@ pub fn attempts_json(report: &Report<'_>) -> String {
     serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// The `command_outputs` output: a JSON object of the outputs the command set (a name set
+/// twice keeps its last value), read in a later step as
+/// `fromJSON(steps.<id>.outputs.command_outputs).<name>`; `{}` when it set none.
+#[must_use]
+pub fn command_outputs(pairs: &[(String, String)]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone())))
+        .collect();
+    serde_json::to_string(&object).unwrap_or_else(|_| "{}".to_owned())
+}
+
 /// Seconds with millisecond precision.
 fn seconds(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1000.0).round() / 1000.0
@@ -250,5 +262,5 @@ pub fn render(report: &Report<'_>) -> String {
 /// # Errors
 /// When the file cannot be written.
 pub fn write(report: &Report<'_>, path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, render(report))
+    crate::exec::runner_file::write_whole(path, render(report).as_bytes())
 }

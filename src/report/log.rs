@@ -3,6 +3,10 @@
 //! Under GitHub Actions (`GITHUB_ACTIONS=true`) lines go to stdout as the runner reads them,
 //! with `::group::` folds and `::warning::` annotations. Elsewhere they are plain `recover: ...`
 //! lines on stderr, so stdout stays the command's own.
+//!
+//! Every line recover writes starts at a line start, even after a command whose output ended
+//! mid-line, and is written whole, waiting out a full non-blocking pipe as the relay does: a log
+//! line is never glued to the command's last bytes, swallowed by them or dropped.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -12,6 +16,7 @@ use std::time::Duration;
 use super::annotations::{command, one_line};
 use super::{human, reason};
 use crate::exec::CancelSignal;
+use crate::exec::stream::{Stream, write_fully};
 use crate::plan::{Plan, Program};
 use crate::policy::GiveUp;
 use crate::run::{AttemptKind, AttemptRecord};
@@ -37,6 +42,12 @@ pub enum WaitSource {
 pub struct Log {
     actions: bool,
     out: Box<dyn Write + Send>,
+    /// Whether the stream the log writes to ended mid-line: the next line needs a newline first.
+    mid_line: bool,
+    /// The tokens of the `::stop-commands::` the command left in force (on stdout, stderr or
+    /// both): the runner ignores workflow commands until it sees `::TOKEN::`, so the next line
+    /// resumes them first.
+    stopped: Vec<String>,
     /// Annotations emitted, per kind of [`KINDS`].
     emitted: [usize; 3],
     /// Annotations turned into plain lines past the limit, per kind.
@@ -45,20 +56,27 @@ pub struct Log {
 
 impl Log {
     /// The log of a real run: stdout under GitHub Actions, stderr elsewhere.
+    ///
+    /// Lines are written unbuffered to a duplicate of the descriptor, as the relay writes the
+    /// command's output, so that a full non-blocking pipe can be waited out line by line.
     #[must_use]
     pub fn new(actions: bool) -> Log {
         let out: Box<dyn Write + Send> = if actions {
-            Box::new(io::stdout())
+            raw(&io::stdout()).unwrap_or_else(|| Box::new(io::stdout()))
         } else {
-            Box::new(io::stderr())
+            raw(&io::stderr()).unwrap_or_else(|| Box::new(io::stderr()))
         };
         Log::with_sink(actions, out)
     }
 
-    fn with_sink(actions: bool, out: Box<dyn Write + Send>) -> Log {
+    /// A log that writes to `out`.
+    #[must_use]
+    pub fn with_sink(actions: bool, out: Box<dyn Write + Send>) -> Log {
         Log {
             actions,
             out,
+            mid_line: false,
+            stopped: Vec::new(),
             emitted: [0; 3],
             suppressed: [0; 3],
         }
@@ -78,9 +96,41 @@ impl Log {
         self.actions
     }
 
-    /// Writes one line as it is. A log that cannot be written is not worth failing the step.
+    /// Which stream the log writes to: stdout under Actions, stderr elsewhere.
+    #[must_use]
+    pub fn stream(&self) -> Stream {
+        if self.actions {
+            Stream::Stdout
+        } else {
+            Stream::Stderr
+        }
+    }
+
+    /// Tells the log how a command's relayed output on [`Log::stream`] ended: mid-line (its
+    /// last byte is not a newline, or it is unknown), and with which `::stop-commands::` tokens
+    /// in force. The next line starts with what puts the runner back to a line start that
+    /// reads workflow commands.
+    pub fn output_ended(&mut self, mid_line: bool, stopped: Vec<String>) {
+        self.mid_line |= mid_line;
+        if self.actions {
+            self.stopped.extend(stopped);
+        }
+    }
+
+    /// Writes one line as it is, in one write, after a newline when the command's output ended
+    /// mid-line and after `::TOKEN::` when the command stopped workflow commands. A log that
+    /// cannot be written is not worth failing the step.
     pub fn emit(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}").and_then(|()| self.out.flush());
+        let mut text = String::with_capacity(line.len() + 2);
+        if std::mem::take(&mut self.mid_line) {
+            text.push('\n');
+        }
+        for token in std::mem::take(&mut self.stopped) {
+            let _ = writeln!(text, "::{token}::");
+        }
+        text.push_str(line);
+        text.push('\n');
+        let _ = write_fully(&mut self.out, text.as_bytes());
     }
 
     /// A plain line of recover's.
@@ -142,7 +192,9 @@ impl Log {
         if kind == AttemptKind::Fallback {
             let what = one_line(&program.describe());
             if self.actions {
-                self.emit(&format!("::group::Fallback: {what}"));
+                // Escaped as command data, which the runner unescapes: `%25` in the command
+                // must reach the log as `%25`, or a secret holding it would escape masking.
+                self.emit(&command("group", &[], &format!("Fallback: {what}")));
             } else {
                 self.emit(&format!("recover: fallback: {what}"));
             }
@@ -252,7 +304,13 @@ impl Log {
 
 /// How an attempt failed, with its category when there is one.
 fn failure(attempt: &AttemptRecord) -> String {
-    let mut text = if attempt.timed_out {
+    let mut text = if let (true, Some(total)) = (attempt.timed_out, attempt.deadline) {
+        format!(
+            "cut by the deadline (total_timeout_seconds, {}) after {}",
+            human(total),
+            human(attempt.timeout.unwrap_or_default())
+        )
+    } else if attempt.timed_out {
         format!(
             "timed out after {}",
             human(attempt.timeout.unwrap_or_default())
@@ -281,6 +339,20 @@ fn failure(attempt: &AttemptRecord) -> String {
         };
     }
     text
+}
+
+/// An unbuffered writer on a duplicate of `stream`'s descriptor, if one can be made.
+#[cfg(unix)]
+fn raw(stream: &impl std::os::fd::AsFd) -> Option<Box<dyn Write + Send>> {
+    let fd = stream.as_fd().try_clone_to_owned().ok()?;
+    Some(Box::new(std::fs::File::from(fd)))
+}
+
+/// None on Windows: the standard streams there convert text for a console, which a raw handle
+/// would not, and a Windows pipe is never non-blocking.
+#[cfg(windows)]
+fn raw<T>(_stream: &T) -> Option<Box<dyn Write + Send>> {
+    None
 }
 
 struct Shared(Arc<Mutex<Vec<u8>>>);

@@ -9,6 +9,8 @@ pub mod annotations;
 pub mod json;
 pub mod log;
 pub mod outputs;
+pub mod sinks;
+pub mod stop_commands;
 pub mod summary;
 pub mod terminal;
 
@@ -26,8 +28,9 @@ use crate::state::{BudgetNote, CircuitNote, describe_refusal};
 /// cannot be named in `retry_on`.
 pub const CIRCUIT_OPEN: &str = "circuit_open";
 
-/// Every output `recover run` may write; action.yml declares each (a test checks).
-pub const OUTPUTS: [&str; 11] = [
+/// Every output `recover run` writes, on every run (empty when it does not apply), in this
+/// order; action.yml declares each (a test checks).
+pub const OUTPUTS: [&str; 12] = [
     "total_attempts",
     "exit_code",
     "exit_error",
@@ -39,6 +42,7 @@ pub const OUTPUTS: [&str; 11] = [
     "fallback_exit_code",
     "circuit_state",
     "retry_budget_left",
+    "command_outputs",
 ];
 
 /// The facts of a finished run, in the words the outputs and annotations use.
@@ -191,7 +195,11 @@ impl<'a> Report<'a> {
                     let what = log::hint_too_long(why);
                     format!("{failed}. Not retrying: {what}")
                 }
-                (Some(GiveUp::Deadline), None) => {
+                (Some(GiveUp::Deadline), None)
+                    if self
+                        .last_attempt()
+                        .is_none_or(|a| a.deadline.is_none() || !a.timed_out) =>
+                {
                     let total = self.plan.total_timeout.unwrap_or_default();
                     format!(
                         "Final attempt failed. {reason}. Total timeout of {} hit",
@@ -252,16 +260,18 @@ impl<'a> Report<'a> {
                 Some((kind, format!("circuit_open: {}", self.exit_error()?)))
             }
             Outcome::Fallback | Outcome::Failure => {
+                // nick-fields/retry's exact words first, for the people and log scrapers used
+                // to them; recover's facts after.
                 let what = self.last_failure().map_or_else(
                     || "failure".to_owned(),
                     |c| match &c.rule {
-                        Some(rule) => format!("{} failure (rule {rule})", c.category),
+                        Some(rule) => format!("{} failure, rule {rule}", c.category),
                         None => format!("{} failure", c.category),
                     },
                 );
                 Some((
                     kind,
-                    format!("{what} after {attempts}: {}", self.exit_error()?),
+                    format!("{} ({what}, after {attempts})", self.exit_error()?),
                 ))
             }
         }
@@ -276,38 +286,38 @@ impl<'a> Report<'a> {
             })
     }
 
-    /// The outputs, in the order they are written.
+    /// The outputs, every one of [`OUTPUTS`] in its order, empty when it does not apply:
+    /// written after the command's own writes to `GITHUB_OUTPUT`, so that a command cannot set
+    /// one of recover's outputs by writing it first.
     #[must_use]
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![
-            ("total_attempts", self.attempt_count().to_string()),
-            ("exit_code", self.exit_code_output().to_string()),
-            ("outcome", self.result.outcome.as_str().to_owned()),
-            (
-                "duration_seconds",
-                format!("{:.3}", self.result.duration.as_secs_f64()),
-            ),
-            ("attempts_json", json::attempts_json(self)),
+        let failure = self.last_failure();
+        let category = match failure {
+            Some(c) => c.category.as_str().to_owned(),
+            None if self.was_skipped() => CIRCUIT_OPEN.to_owned(),
+            None => String::new(),
+        };
+        let values = [
+            self.attempt_count().to_string(),
+            self.exit_code_output().to_string(),
+            self.exit_error().unwrap_or_default(),
+            self.result.outcome.as_str().to_owned(),
+            format!("{:.3}", self.result.duration.as_secs_f64()),
+            category,
+            failure.and_then(|c| c.rule.clone()).unwrap_or_default(),
+            json::attempts_json(self),
+            self.fallback()
+                .map(|f| f.exit_code.to_string())
+                .unwrap_or_default(),
+            self.circuit()
+                .map(|c| c.phase.as_str().to_owned())
+                .unwrap_or_default(),
+            self.budget()
+                .map(|b| b.left().to_string())
+                .unwrap_or_default(),
+            json::command_outputs(&self.result.command_outputs),
         ];
-        if let Some(error) = self.exit_error() {
-            out.push(("exit_error", error));
-        }
-        if let Some(fallback) = self.fallback() {
-            out.push(("fallback_exit_code", fallback.exit_code.to_string()));
-        }
-        if let Some(classification) = self.last_failure() {
-            out.push(("category", classification.category.as_str().to_owned()));
-            out.push(("rule", classification.rule.clone().unwrap_or_default()));
-        } else if self.was_skipped() {
-            out.push(("category", CIRCUIT_OPEN.to_owned()));
-        }
-        if let Some(circuit) = self.circuit() {
-            out.push(("circuit_state", circuit.phase.as_str().to_owned()));
-        }
-        if let Some(budget) = self.budget() {
-            out.push(("retry_budget_left", budget.left().to_string()));
-        }
-        out
+        OUTPUTS.into_iter().zip(values).collect()
     }
 
     /// The step's circuit, when it has one that could be used.
@@ -373,6 +383,12 @@ fn code_of(attempt: Option<&AttemptRecord>) -> i32 {
 /// Why an attempt failed, in nick-fields/retry's words where it has some.
 #[must_use]
 pub fn reason(attempt: &AttemptRecord) -> String {
+    if let (true, Some(total)) = (attempt.timed_out, attempt.deadline) {
+        return format!(
+            "Total timeout of {}ms (total_timeout_seconds) hit",
+            total.as_millis()
+        );
+    }
     if attempt.timed_out {
         let ms = attempt.timeout.unwrap_or_default().as_millis();
         return format!("Timeout of {ms}ms hit");

@@ -1,9 +1,7 @@
-//! Step outputs, appended to `$GITHUB_OUTPUT` with multi-line-safe delimiters.
+//! Step outputs in the runner's format, with multi-line-safe delimiters ([`super::sinks`]
+//! appends them to `$GITHUB_OUTPUT`).
 
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
-use std::io::{self, Write};
-use std::path::Path;
 
 use rand::RngExt;
 
@@ -23,15 +21,6 @@ pub fn format(outputs: &[(&str, String)]) -> String {
         let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
     }
     text
-}
-
-/// Appends `outputs` to the file at `path`.
-///
-/// # Errors
-/// When the file cannot be opened or written.
-pub fn append(path: &Path, outputs: &[(&str, String)]) -> io::Result<()> {
-    let mut file = OpenOptions::new().append(true).create(true).open(path)?;
-    file.write_all(format(outputs).as_bytes())
 }
 
 #[cfg(test)]

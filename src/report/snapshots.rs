@@ -66,6 +66,7 @@ fn failed(
         signal: None,
         timed_out: false,
         timeout: Some(Duration::from_secs(60)),
+        deadline: None,
         classification: Some(classification),
         wait_after: wait.map(Duration::from_secs),
         stdout_tail: tail("checking health\n"),
@@ -84,6 +85,7 @@ fn passed(number: u32, kind: AttemptKind, started: u64) -> AttemptRecord {
         signal: None,
         timed_out: false,
         timeout: Some(Duration::from_secs(60)),
+        deadline: None,
         classification: None,
         wait_after: None,
         stdout_tail: tail("ok\n"),
@@ -101,6 +103,7 @@ fn result(attempts: Vec<AttemptRecord>, outcome: Outcome, give_up: Option<GiveUp
         cancelled_by,
         duration: Duration::from_secs(25),
         shared: None,
+        command_outputs: Vec::new(),
     }
 }
 
@@ -202,7 +205,9 @@ fn continue_on_error_turns_the_error_into_a_warning() {
     );
     assert!(text.starts_with("exit status: 0\n"), "{text}");
     assert!(
-        text.contains("::warning::network failure (rule curl-couldnt-connect) after 1 attempt: "),
+        text.contains(
+            "::warning::Child_process exited with error code 7 (network failure, rule curl-couldnt-connect, after 1 attempt)"
+        ),
         "{text}"
     );
     assert!(!text.contains("::error::"), "{text}");
@@ -225,29 +230,127 @@ fn the_json_report_is_versioned_and_complete() {
     assert_eq!(doc["plan"]["fallback_command"], "make unit");
 }
 
+/// What Markdown makes of a summary: the text of its code (spans and blocks), the HTML it
+/// passes through, and the text outside code.
+#[derive(Default)]
+struct Rendered {
+    code: Vec<String>,
+    html: Vec<String>,
+    text: String,
+}
+
+fn rendered(markdown: &str) -> Rendered {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut out = Rendered::default();
+    let mut block: Option<String> = None;
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => block = Some(String::new()),
+            Event::End(TagEnd::CodeBlock) => out.code.extend(block.take()),
+            Event::Text(t) if block.is_some() => block.as_mut().unwrap().push_str(&t),
+            Event::Code(t) => out.code.push(t.into_string()),
+            Event::Html(t) | Event::InlineHtml(t) => out.html.push(t.into_string()),
+            Event::Text(t) => out.text.push_str(&t),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[test]
 fn hostile_output_stays_inside_its_block_and_the_summary_stays_small() {
     let mut attempt = failed(1, 0, network(), None);
     let mut stdout = Tail::with_capacity(Tail::DEFAULT_CAPACITY);
-    stdout.push(b"</pre></details><script>alert(1)</script>\n```\n::error::forged\n| a | b |\n");
+    stdout.push(
+        b"</pre></details><script>alert(1)</script>\n```\n````\n::error::forged\n| a | b |\n",
+    );
     stdout.push(&vec![b'x'; 10 * 1024 * 1024]);
     attempt.stdout_tail = stdout;
-    let attempts: Vec<AttemptRecord> = (1..=200)
+    let mut short = failed(2, 0, network(), None);
+    short.stdout_tail = tail(
+        "</details><script>alert(1)</script>\n``````\n~~~\n    ```\n<!-- x\n]]> ?>\n::error::forged\n",
+    );
+    let mut attempts: Vec<AttemptRecord> = (1..=200)
         .map(|n| AttemptRecord {
             number: n,
             ..attempt.clone()
         })
         .collect();
+    attempts.push(AttemptRecord {
+        number: 201,
+        ..short
+    });
     let r = result(attempts, Outcome::Failure, Some(GiveUp::AttemptsExhausted));
-    let text = summary::render(&Report::new(&plan(&[("max_attempts", "200")]), &r));
+    let text = summary::render(&Report::new(&plan(&[("max_attempts", "201")]), &r));
     assert!(text.len() <= summary::MAX_BYTES, "{} bytes", text.len());
-    assert!(!text.contains("<script>"));
+    let seen = rendered(&text);
+    for html in &seen.html {
+        let html = html.trim();
+        assert!(
+            html.starts_with("<details><summary>Attempt ") || html == "</details>",
+            "HTML from the output: {html:?}"
+        );
+    }
+    for marker in ["alert", "forged", "xxxx", "```", "~~~"] {
+        assert!(
+            !seen.text.contains(marker),
+            "{marker:?} outside code:\n{text}"
+        );
+    }
+    let last = seen.code.last().unwrap();
+    assert!(last.contains("``````\n~~~\n    ```\n<!-- x\n"), "{last}");
+}
+
+/// Every printable ASCII punctuation character: a secret the runner masks by its exact text.
+const SECRET: &str = r##"ghp_!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~Xy12"##;
+
+#[test]
+fn a_secret_in_the_command_or_its_output_appears_verbatim() {
+    let command = format!("docker login -p '{SECRET}' && echo {SECRET}");
+    let p = Plan::from_inputs(
+        &RawInputs::from_pairs([("command", command.as_str())]),
+        Vec::new(),
+    )
+    .unwrap();
+    let mut attempt = failed(1, 0, network(), None);
+    attempt.stdout_tail = tail(&format!("token {SECRET} refused\n{SECRET}\n"));
+    attempt.stderr_tail = tail(&format!("{} {SECRET} end\n", "word ".repeat(60)));
+    let r = result(vec![attempt], Outcome::Failure, Some(GiveUp::NotRetryable));
+    let text = summary::render(&Report::new(&p, &r));
+    // In the heading (whose 80 characters end before the second one), twice in stdout; the
+    // long stderr line is cut before it.
+    assert_eq!(text.matches(SECRET).count(), 3, "{text}");
+    let seen = rendered(&text);
+    let heading = format!("docker login -p '{SECRET}' && echo…");
+    assert!(seen.code.contains(&heading), "{:?}", seen.code);
     assert_eq!(
-        text.matches("<pre>").count(),
-        text.matches("</pre>").count()
+        seen.code
+            .iter()
+            .map(|c| c.matches(SECRET).count())
+            .sum::<usize>(),
+        3
     );
-    assert_eq!(
-        text.matches("<details>").count(),
-        text.matches("</details>").count()
-    );
+    // A line too long for the summary is cut at white space, never inside a token.
+    for line in text.lines() {
+        if let Some(at) = line.find("ghp_") {
+            assert!(
+                line[at..].starts_with(SECRET),
+                "a part of the secret: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_long_line_is_cut_at_white_space_only() {
+    let mut attempt = failed(1, 0, network(), None);
+    let long_token = format!("{}{}", "a".repeat(300), SECRET);
+    let line = format!("{} {long_token} tail\n", "w".repeat(200));
+    attempt.stdout_tail = tail(&line);
+    attempt.stderr_tail = Tail::default();
+    let r = result(vec![attempt], Outcome::Failure, Some(GiveUp::NotRetryable));
+    let text = summary::render(&Report::new(&plan(&[]), &r));
+    assert!(!text.contains("aaaa"), "{text}");
+    assert!(!text.contains("ghp_"), "{text}");
+    assert!(text.contains(&format!("{}…", "w".repeat(200))), "{text}");
 }

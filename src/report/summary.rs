@@ -1,14 +1,17 @@
 //! The job summary: a Markdown report a person reads in seconds, appended to
 //! `$GITHUB_STEP_SUMMARY`.
 //!
-//! In: a [`Report`]. Out: Markdown of at most [`MAX_BYTES`]. Everything that comes from inputs or
-//! command output is escaped: Markdown punctuation in text, HTML in the output blocks, so nothing
-//! a command prints can close a block, inject HTML or break the table.
+//! In: a [`Report`]. Out: Markdown of at most [`MAX_BYTES`].
+//!
+//! The command and its output appear byte for byte, never escaped: the runner masks secrets by
+//! their exact text, so a secret written as `ghp\_x` or `&#39;` would escape the masking. They
+//! go in code, which Markdown shows as it is and which nothing inside can end: the command in a
+//! code span in the heading, each output tail in a fenced code block whose fence is longer than
+//! any run of backticks in it. A long line is cut only at white space, and a tail's first line
+//! is left out when the tail starts mid-line, so no token (a secret) is ever shown in part.
+//! Other text from inputs is escaped, so nothing can inject HTML or break the table.
 
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
-use std::io::{self, Write as _};
-use std::path::Path;
 
 use super::{Report, ending, human, signal_name};
 use crate::plan::OnFlaky;
@@ -30,18 +33,33 @@ const TITLE_CHARS: usize = 80;
 /// Attempts listed in the table; a run with more shows the first and the last ones.
 const TABLE_ROWS: usize = 30;
 
-/// Renders the summary.
+/// Renders the summary, at most [`MAX_BYTES`].
 #[must_use]
 pub fn render(report: &Report<'_>) -> String {
+    render_within(report, MAX_BYTES)
+}
+
+/// Renders the summary in at most `max` bytes: as many output tails as fit, then without the
+/// table and advice, then the heading and headline alone; empty when not even those fit.
+#[must_use]
+pub fn render_within(report: &Report<'_>, max: usize) -> String {
     let mut out = String::new();
     let (icon, headline) = headline(report);
-    let title = text(&cut_to(&report.plan.command.describe(), TITLE_CHARS));
+    let title = code_span(&first_line(&report.plan.command.describe(), TITLE_CHARS));
     let _ = writeln!(out, "### {icon} recover: {title}\n");
     let _ = writeln!(out, "{headline}\n");
+    let short = out.clone();
     shared(&mut out, report);
     table(&mut out, report);
     advice(&mut out, report);
-    tails(&mut out, report);
+    if out.len() > max {
+        return if short.len() <= max {
+            short
+        } else {
+            String::new()
+        };
+    }
+    tails(&mut out, report, max);
     out
 }
 
@@ -227,8 +245,8 @@ fn advice(out: &mut String, report: &Report<'_>) {
     out.push('\n');
 }
 
-/// The output tails of failed attempts, newest first, as many as fit in [`MAX_BYTES`].
-fn tails(out: &mut String, report: &Report<'_>) {
+/// The output tails of failed attempts, newest first, as many as fit in `max` bytes.
+fn tails(out: &mut String, report: &Report<'_>, max: usize) {
     let failed: Vec<&AttemptRecord> = report
         .result
         .attempts
@@ -236,7 +254,8 @@ fn tails(out: &mut String, report: &Report<'_>) {
         .filter(|a| !a.succeeded())
         .collect();
     let mut blocks = Vec::new();
-    let mut left = MAX_BYTES.saturating_sub(out.len() + 200);
+    let note = 200;
+    let mut left = max.saturating_sub(out.len() + note);
     for attempt in failed.iter().rev() {
         let mut lines = TAIL_LINES;
         let block = loop {
@@ -279,7 +298,12 @@ fn tail_block(attempt: &AttemptRecord, max_lines: usize) -> String {
         }
         let bytes = tail.to_vec();
         let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().collect();
+        let mut lines: Vec<&str> = text.lines().collect();
+        if tail.is_truncated() && !lines.is_empty() {
+            // The kept bytes start mid-line: showing that line's end could show a part of a
+            // token, which no masking would recognise.
+            lines.remove(0);
+        }
         let shown = &lines[lines.len().saturating_sub(max_lines)..];
         let last = match shown.len() {
             1 => "last line".to_owned(),
@@ -287,18 +311,71 @@ fn tail_block(attempt: &AttemptRecord, max_lines: usize) -> String {
         };
         let _ = writeln!(body, "── {name} ({}, {last}) ──", bytes_text(tail.total()));
         for line in shown {
-            body.push_str(&html(&cut(line)));
+            body.push_str(&cut(&plain(line)));
             body.push('\n');
         }
     }
     if let Some(error) = &attempt.spawn_error {
-        body.push_str(&html(&cut(error)));
+        body.push_str(&cut(&plain(error)));
         body.push('\n');
     }
     if body.is_empty() {
         body.push_str("(no output)\n");
     }
-    format!("<details><summary>{label} output</summary>\n\n<pre>\n{body}</pre>\n\n</details>\n\n")
+    let fence = fence_for(&body);
+    format!(
+        "<details><summary>{label} output</summary>\n\n{fence}text\n{body}{fence}\n\n</details>\n\n"
+    )
+}
+
+/// A fence of backticks longer than any run of backticks in `body` (at least three): no line
+/// of the body can close the block early.
+fn fence_for(body: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// A code span that shows `value` as it is: its delimiter is a run of backticks of a length
+/// that does not occur in it, padded with a space where the value starts or ends with a
+/// backtick or a space (Markdown strips one space from each end).
+#[must_use]
+pub fn code_span(value: &str) -> String {
+    let runs: Vec<usize> = value
+        .split(|c| c != '`')
+        .map(str::len)
+        .filter(|n| *n > 0)
+        .collect();
+    // Among 1..=runs.len() + 1 one length is always free.
+    let ticks = (1..=runs.len() + 1)
+        .find(|n| !runs.contains(n))
+        .unwrap_or(1);
+    let delimiter = "`".repeat(ticks);
+    let pad = if value.starts_with(['`', ' ']) || value.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{delimiter}{pad}{value}{pad}{delimiter}")
+}
+
+/// The first line of `text`, cut to `chars` characters at white space.
+fn first_line(text: &str, chars: usize) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let more = text.lines().nth(1).is_some();
+    let line = cut_to(&plain(line), chars);
+    if more && !line.ends_with('…') {
+        format!("{line} …")
+    } else {
+        line
+    }
+}
+
+/// Text with control characters (other than tab) shown as spaces: they would only garble the
+/// page, and no secret holds them.
+fn plain(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
 }
 
 #[expect(clippy::cast_precision_loss, reason = "a size shown to one decimal")]
@@ -310,33 +387,26 @@ fn bytes_text(n: u64) -> String {
     }
 }
 
-/// Cuts a line to [`LINE_CHARS`] characters.
+/// Cuts a line to [`LINE_CHARS`] characters, at white space.
 fn cut(line: &str) -> String {
     cut_to(line, LINE_CHARS)
 }
 
+/// Cuts `line` to at most `chars` characters, only at white space, and marks the cut with `…`.
+/// A line whose first word alone is longer shows none of it: a part of a token (a secret) would
+/// escape the runner's masking, which matches whole secrets only.
 fn cut_to(line: &str, chars: usize) -> String {
-    match line.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &line[..at]),
-        None => line.to_owned(),
-    }
-}
-
-/// Escapes text for HTML: inside `<pre>`, no tag can open and `</pre>` cannot close the block.
-fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    let Some((at, next)) = line.char_indices().nth(chars) else {
+        return line.to_owned();
+    };
+    let head = &line[..at];
+    let keep = if next.is_whitespace() {
+        head
+    } else {
+        head.rfind(char::is_whitespace)
+            .map_or("", |space| &head[..space])
+    };
+    format!("{}…", keep.trim_end())
 }
 
 /// Escapes text for a Markdown line or table cell: every ASCII punctuation character that
@@ -372,13 +442,4 @@ pub fn code(value: &str) -> String {
         })
         .collect();
     format!("`{}`", clean.replace('|', "\\|"))
-}
-
-/// Appends the summary to the file at `path`, never truncating what is there.
-///
-/// # Errors
-/// When the file cannot be opened or written.
-pub fn append(path: &Path, summary: &str) -> io::Result<()> {
-    let mut file = OpenOptions::new().append(true).create(true).open(path)?;
-    file.write_all(summary.as_bytes())
 }

@@ -95,7 +95,8 @@ impl Shared {
         self.note.clone()
     }
 
-    /// Forgets the circuit and the budget: the step runs on without state.
+    /// Forgets the circuit and the budget: the step runs on without state, and the report and
+    /// the outputs show neither, rather than figures the step could not keep.
     fn drop_state(&mut self) {
         self.circuit = None;
         self.budget = None;
@@ -175,8 +176,7 @@ impl Shared {
             }
             Err(error) => {
                 log.warning(&without_state(&error));
-                self.circuit = None;
-                self.note.circuit = None;
+                self.drop_state();
                 None
             }
         }
@@ -317,8 +317,7 @@ impl Shared {
             }
             Err(error) => {
                 log.warning(&without_state(&error));
-                self.budget = None;
-                self.note.budget = None;
+                self.drop_state();
                 true
             }
         }
@@ -338,7 +337,10 @@ impl Shared {
                     note.spent = note.spent.max(budget.spent);
                 }
             }
-            Err(error) => log.warning(&without_state(&error)),
+            Err(error) => {
+                log.warning(&without_state(&error));
+                self.drop_state();
+            }
         }
     }
 }

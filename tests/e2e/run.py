@@ -518,9 +518,28 @@ class Suite:
         check.value("slow.exit_code", "1")
         check.value("slow.result", "failure")
         check.value_contains("slow.exit_error", "Final attempt failed")
+        # Outputs the command set reach later steps through the declared command_outputs
+        # (act would also leak them undeclared; GitHub does not), and on_retry_command's
+        # GITHUB_ENV write is kept, as nick keeps it.
+        check.value("sets.version", "1.2")
+        check.value("sets.notes", "line one|line two")
+        check.value("sets.total_attempts", "2")
+        check.value("sets.retried", "true")
+        notices = run.annotations("notice")
+        check.that(
+            any("command_outputs" in n for n in notices),
+            f"annotations: expected the notice on reading command_outputs, got {notices}",
+        )
+        errors = run.annotations("error")
+        # nick's exact words first, recover's facts after.
+        check.that(
+            any(e.startswith("Final attempt failed. Child_process exited with error code 3 (")
+                for e in errors),
+            f"annotations: expected nick's words first in the final error, got {errors}",
+        )
         warnings = run.annotations("warning")
-        # nick warns once per retried attempt: 2 (passes) + 1 (fails) + 1 (slow).
-        check.that(len(warnings) == 4, f"annotations: expected 4 retry warnings, got {warnings}")
+        # nick warns once per retried attempt: 2 (passes) + 1 (fails) + 1 (slow) + 1 (sets).
+        check.that(len(warnings) == 5, f"annotations: expected 5 retry warnings, got {warnings}")
         check.that(
             all(w.startswith("Attempt ") for w in warnings),
             f"annotations: expected nick's 'Attempt N failed' warnings, got {warnings}",

@@ -31,6 +31,8 @@ mod environment;
 #[cfg(target_os = "linux")]
 mod github;
 #[cfg(target_os = "linux")]
+mod hostile_files;
+#[cfg(target_os = "linux")]
 mod hostile_output;
 #[cfg(target_os = "linux")]
 mod hostile_state;
@@ -41,9 +43,13 @@ mod install_platforms;
 #[cfg(target_os = "linux")]
 mod install_script;
 #[cfg(target_os = "linux")]
+mod log_lines;
+#[cfg(target_os = "linux")]
 mod output;
 #[cfg(target_os = "linux")]
 mod report;
+#[cfg(target_os = "linux")]
+mod runner_files;
 #[cfg(target_os = "linux")]
 mod side_files;
 #[cfg(target_os = "linux")]

@@ -3,6 +3,7 @@
 
 use std::fs;
 
+use crate::runner_files::{markdown, only_own_html};
 use crate::support::{SUMMARY_FILE, Test, flaky};
 
 fn lines_starting(text: &str, prefix: &str) -> usize {
@@ -117,29 +118,24 @@ exit 1
         .run();
     let summary = out.read(SUMMARY_FILE);
     assert!(summary.len() <= 64 * 1024, "{} bytes", summary.len());
-    assert_eq!(summary.matches("<details>").count(), 2);
-    assert_eq!(summary.matches("</details>").count(), 2);
-    assert_eq!(summary.matches("<pre>").count(), 2);
-    assert_eq!(summary.matches("</pre>").count(), 2);
-    assert!(
-        !summary.contains("<script>") && !summary.contains("<img"),
-        "{summary}"
-    );
-    // Outside the <pre> blocks, nothing of the output appears at all.
-    let mut outside = String::new();
-    let mut rest = summary.as_str();
-    while let Some(start) = rest.find("<pre>") {
-        outside.push_str(&rest[..start]);
-        let end = rest[start..].find("</pre>").expect("every block closes") + start;
-        rest = &rest[end + "</pre>".len()..];
-    }
-    outside.push_str(rest);
-    for marker in ["forged-annotation", "alert", "xxxxxxxx", "```"] {
+    // The output is shown as it is, in code: Markdown passes no HTML of it through, and
+    // nothing of it appears outside code.
+    let rendered = markdown(&summary);
+    only_own_html(&rendered);
+    assert_eq!(rendered.html.len(), 4, "{:?}", rendered.html);
+    for marker in ["forged-annotation", "alert", "xxxxxxxx", "```", "<img"] {
         assert!(
-            !outside.contains(marker),
-            "{marker:?} outside a block:\n{outside}"
+            !rendered.text.contains(marker),
+            "{marker:?} outside code:\n{summary}"
         );
     }
+    assert!(
+        rendered
+            .code
+            .iter()
+            .any(|c| c.contains("<img src=x onerror=alert(2)>\n")),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -167,7 +163,10 @@ fn a_fallback_rescues_the_step_with_a_notice() {
         "the fallback's runner files are committed"
     );
     assert_eq!(
-        lines_starting(&out.stdout, "::notice::"),
+        lines_starting(
+            &out.stdout,
+            "::notice::The fallback command rescued the step"
+        ),
         1,
         "{}",
         out.stdout
@@ -387,5 +386,33 @@ fn outside_actions_the_report_is_a_plain_table_on_stderr() {
     assert!(
         !out.stdout.contains("recover:"),
         "stdout stays the command's own"
+    );
+}
+
+#[test]
+fn the_final_annotation_starts_with_nick_fields_retrys_words() {
+    let out = Test::new()
+        .actions()
+        .status(1)
+        .args(["--retry-wait-seconds", "0", "--command", "exit 1"])
+        .run();
+    assert!(
+        out.stdout.contains(
+            "\n::error::Final attempt failed. Child_process exited with error code 1 (unknown failure, after 3 attempts)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let forgiven = Test::new()
+        .actions()
+        .args(["--max-attempts", "2", "--retry-wait-seconds", "0"])
+        .args(["--continue-on-error", "true", "--command", "exit 3"])
+        .run();
+    assert!(
+        forgiven.stdout.contains(
+            "\n::warning::Final attempt failed. Child_process exited with error code 3 (unknown failure, after 2 attempts)\n"
+        ),
+        "{}",
+        forgiven.stdout
     );
 }

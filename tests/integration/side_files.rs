@@ -100,3 +100,61 @@ fn the_final_attempts_writes_survive_a_deadline_hit_between_attempts() {
         out.describe()
     );
 }
+
+#[test]
+fn on_retry_commands_writes_are_committed_in_order_before_the_final_attempts() {
+    let out = Test::new()
+        .actions()
+        .file("flaky.sh", WRITES)
+        .env("GITHUB_ENV", "github_env")
+        .args(["--retry-wait-seconds", "0", "--command", "bash flaky.sh"])
+        .args([
+            "--on-retry-command",
+            "echo \"RETRIED_$RECOVER_ATTEMPT=true\" >> \"$GITHUB_ENV\"; echo \"hook_$RECOVER_ATTEMPT=yes\" >> \"$GITHUB_OUTPUT\"",
+        ])
+        .run();
+    assert_eq!(
+        out.read("github_env"),
+        "RETRIED_2=true\nRETRIED_3=true\nATTEMPT_3=yes\n",
+        "failed attempts' writes stay dropped"
+    );
+    let outputs = out.outputs();
+    assert_eq!(outputs["hook_2"], "yes");
+    assert_eq!(outputs["hook_3"], "yes");
+    assert_eq!(outputs["from_attempt"], "3");
+    let carried: serde_json::Value = serde_json::from_str(&outputs["command_outputs"]).unwrap();
+    assert_eq!(
+        carried,
+        serde_json::json!({"hook_2": "yes", "hook_3": "yes", "from_attempt": "3", "half_written": ""})
+    );
+}
+
+#[test]
+fn outputs_the_command_sets_are_carried_in_command_outputs_with_one_notice() {
+    let out = Test::new()
+        .actions()
+        .args([
+            "--command",
+            "echo version=1.2 >> \"$GITHUB_OUTPUT\"; printf 'notes<<EOF\\na\\nb\\nEOF\\n' >> \"$GITHUB_OUTPUT\"",
+        ])
+        .run();
+    let carried: serde_json::Value = serde_json::from_str(&out.output("command_outputs")).unwrap();
+    assert_eq!(
+        carried,
+        serde_json::json!({"version": "1.2", "notes": "a\nb"})
+    );
+    let notices: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::notice::"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", out.stdout);
+    assert!(
+        notices[0].contains("fromJSON(steps.<id>.outputs.command_outputs).notes"),
+        "{}",
+        notices[0]
+    );
+    let none = Test::new().actions().args(["--command", "true"]).run();
+    assert_eq!(none.output("command_outputs"), "{}");
+    assert!(!none.stdout.contains("::notice::"), "{}", none.stdout);
+}

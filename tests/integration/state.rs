@@ -309,7 +309,8 @@ fn an_unwritable_state_dir_is_a_warning_and_the_step_runs_without_a_circuit() {
         "{}",
         out.describe()
     );
-    assert!(!out.outputs().contains_key("circuit_state"));
+    assert_eq!(out.output("circuit_state"), "");
+    assert_eq!(out.output("retry_budget_left"), "");
 }
 
 #[test]
@@ -346,4 +347,38 @@ fn without_circuit_or_budget_no_state_file_is_written() {
         .status(1)
         .run();
     assert!(!state.exists(), "state_dir was created");
+}
+
+#[test]
+fn a_state_error_midway_drops_the_budget_from_the_outputs_as_the_warning_says() {
+    // The circuit's lock cannot be opened (a directory stands in its place): the step runs
+    // without state, so it must not report a retry budget it no longer keeps.
+    let test = Test::new().actions().status(5);
+    std::fs::create_dir_all(test.path().join("state/circuit-db.lock")).unwrap();
+    let out = test
+        .args([
+            "--state-dir",
+            "state",
+            "--circuit",
+            "db",
+            "--retry-budget",
+            "10",
+        ])
+        .args([
+            "--max-attempts",
+            "2",
+            "--retry-wait-seconds",
+            "0",
+            "--command",
+            "exit 5",
+        ])
+        .stdout_contains("running without the circuit breaker and retry budget")
+        .run();
+    assert_eq!(out.output("circuit_state"), "", "{}", out.describe());
+    assert_eq!(out.output("retry_budget_left"), "", "{}", out.describe());
+    assert!(
+        !out.read(crate::support::SUMMARY_FILE)
+            .contains("Retry budget"),
+        "the summary shows no budget either"
+    );
 }
