@@ -19,6 +19,7 @@ pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod github;
+pub mod insights;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod json;
 pub mod log;
 pub mod outputs;
+pub mod step_result;
 pub mod summary;
 pub mod terminal;
 
