@@ -15,6 +15,7 @@ mod deadline;
 mod environment;
 mod github;
 mod inputs;
+mod insights;
 mod output;
 mod report;
 mod side_files;

@@ -166,12 +166,14 @@ fn a_fallback_rescues_the_step_with_a_notice() {
         "unit",
         "the fallback's runner files are committed"
     );
+    // The rescue, and the step's result (src/report/step_result.rs).
     assert_eq!(
         lines_starting(&out.stdout, "::notice::"),
-        1,
+        2,
         "{}",
         out.stdout
     );
+    assert_eq!(lines_starting(&out.stdout, "::notice::Step result: "), 1);
     assert!(
         out.stdout
             .contains("::group::Fallback: echo unit tests passed")
