@@ -126,8 +126,8 @@ impl StepResult {
     /// "`npm ci` recovered on attempt 2 after a network failure (rule npm-503); 12s lost".
     fn sentence(&self) -> String {
         let cause = match (&self.category, &self.rule) {
-            (Some(category), Some(rule)) => format!(" after a {category} failure (rule {rule})"),
-            (Some(category), None) => format!(" after a {category} failure"),
+            (Some(category), Some(rule)) => format!(" ({category}, rule {rule})"),
+            (Some(category), None) => format!(" ({category})"),
             _ => String::new(),
         };
         let lost = std::time::Duration::from_secs_f64(self.lost_s.max(0.0));
@@ -201,8 +201,8 @@ mod tests {
         let first = message.lines().next().unwrap();
         assert_eq!(
             first,
-            "Step result: `npm ci` recovered on attempt 2 after a network failure \
-             (rule npm-registry-503); 12s lost to failed attempts and waits"
+            "Step result: `npm ci` recovered on attempt 2 (network, rule npm-registry-503); \
+             12s lost to failed attempts and waits"
         );
         assert_eq!(StepResult::parse(&message), Some(result));
     }

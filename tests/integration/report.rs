@@ -18,6 +18,7 @@ fn the_actions_log_of_a_recovered_step() {
         .run();
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\b\d+(\.\d+)?s\b", "[time]");
+    settings.add_filter(r#""(lost_s|recovery_s)":[0-9.]+"#, r#""$1":[seconds]"#);
     settings.bind(|| insta::assert_snapshot!(out.stdout));
     assert_eq!(out.output("outcome"), "recovered");
 }

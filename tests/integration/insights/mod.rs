@@ -553,3 +553,59 @@ fn waits_on_limits_go_through_the_injected_sleeper() {
     );
     assert!(slept.is_empty());
 }
+
+/// recover's side of insights: one result annotation per step, with the correlation id the
+/// command gets as `RECOVER_STEP_ID`, which insights reads back whole.
+#[test]
+fn recover_writes_the_step_result_that_insights_reads_back() {
+    let out = Test::new()
+        .actions()
+        .file("flaky.sh", crate::support::flaky(2, 1))
+        .env("GITHUB_RUN_ID", "7301")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .env("GITHUB_JOB", "build")
+        .env("GITHUB_ACTION", "deps")
+        .args([
+            "--retry-wait-seconds",
+            "0",
+            "--command",
+            "echo \"$RECOVER_STEP_ID\" >> ids; bash flaky.sh",
+        ])
+        .run();
+    assert_eq!(out.read("ids"), "7301:2:build:deps\n7301:2:build:deps\n");
+    let notices: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::notice::"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", out.stdout);
+    let message = notices[0].replace("%0A", "\n").replace("%25", "%");
+    assert!(
+        message.starts_with(
+            "Step result: `echo \"$RECOVER_STEP_ID\" >> ids; bash flaky.sh` recovered on attempt 2"
+        ),
+        "{message}"
+    );
+    let annotation = recover::insights::model::Annotation {
+        annotation_level: Some("notice".to_owned()),
+        title: None,
+        message,
+    };
+    let warning = recover::insights::model::Annotation {
+        annotation_level: Some("warning".to_owned()),
+        title: None,
+        message: "Attempt 1 failed. Reason: Child_process exited with error code 1".to_owned(),
+    };
+    let runs = recover::insights::parse::step_runs(&[warning, annotation]);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert_eq!(run.label, "echo \"$RECOVER_STEP_ID\" >> ids; bash flaky.sh");
+    assert_eq!(
+        run.outcome,
+        recover::insights::parse::StepOutcome::Recovered
+    );
+    assert_eq!(run.attempts, 2);
+    assert_eq!(run.category.as_deref(), Some("unknown"));
+    assert_eq!(run.wait_s, Some(0.0));
+    assert!(run.lost_s.is_some_and(|l| l >= 0.0) && run.recovery_s.is_some());
+}
