@@ -9,6 +9,7 @@
 //! - A job that passed only on a re-run: a candidate for recover.
 //! - Counts that GitHub's annotation limits may have cut short.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::aggregate::{JobStats, StepStats, Totals};
@@ -57,10 +58,11 @@ fn step_advice(step: &StepStats, job: &str, days: u32) -> Vec<String> {
             }
         );
         if let Some(lost) = step.median_recovered_lost_s {
-            line.push_str(&format!(" and {}", secs(lost)));
+            let _ = write!(line, " and {}", secs(lost));
         }
         if step.retried_permanent > 0 {
-            line.push_str(&format!(
+            let _ = write!(
+                line,
                 "; {} {} permanent and {} retried anyway (retry_on: classified stops that)",
                 step.retried_permanent,
                 if step.retried_permanent == 1 {
@@ -73,7 +75,7 @@ fn step_advice(step: &StepStats, job: &str, days: u32) -> Vec<String> {
                 } else {
                     "were"
                 }
-            ));
+            );
         }
         lines.push(line);
     }

@@ -24,7 +24,7 @@ use crate::report::annotations::command;
 /// [--format table|markdown|json|csv] [--token-env GITHUB_TOKEN] [--max-requests N]`.
 #[derive(Debug, Clone, Args)]
 pub struct InsightsArgs {
-    /// The repository, OWNER/NAME [default: $GITHUB_REPOSITORY].
+    /// The repository, OWNER/NAME [default: `$GITHUB_REPOSITORY`].
     #[arg(long, value_name = "OWNER/NAME", env = "INPUT_REPO")]
     pub repo: Option<String>,
     /// The period: runs created in the last N days (1 to 400) [default: 14].
@@ -40,10 +40,10 @@ pub struct InsightsArgs {
     #[arg(long, value_name = "FORMAT", env = "INPUT_FORMAT")]
     pub format: Option<String>,
     /// The environment variable that holds the API token; the token is never printed
-    /// [default: GITHUB_TOKEN].
+    /// [default: `GITHUB_TOKEN`].
     #[arg(long, value_name = "NAME", env = "INPUT_TOKEN_ENV")]
     pub token_env: Option<String>,
-    /// The most API requests that cost rate limit (a 304 from the ETag cache costs none)
+    /// The most API requests that cost rate limit (a 304 from the `ETag` cache costs none)
     /// [default: 600].
     #[arg(
         long,
@@ -61,7 +61,7 @@ pub struct InsightsArgs {
         allow_hyphen_values = true
     )]
     pub max_wait_seconds: Option<String>,
-    /// Where API answers are cached with their ETags [default: recover/insights in the
+    /// Where API answers are cached with their `ETag`s [default: recover/insights in the
     /// runner's temporary directory, else in the user cache directory].
     #[arg(long, value_name = "DIR", env = "INPUT_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -201,135 +201,155 @@ fn check(
     args: &InsightsArgs,
     var: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, Vec<String>> {
-    let mut problems = Vec::new();
     let given = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let repo = match given(&args.repo).or_else(|| var("GITHUB_REPOSITORY")) {
-        Some(repo) if is_repo(&repo) => repo,
-        Some(repo) => {
-            problems.push(format!("--repo: expected OWNER/NAME, got {repo:?}"));
-            String::new()
-        }
-        None => {
-            problems.push("--repo: no repository given and GITHUB_REPOSITORY is not set: pass --repo OWNER/NAME".to_owned());
-            String::new()
-        }
-    };
-    let days = number(
-        &given(&args.days),
-        "--days",
-        DEFAULT_DAYS.into(),
-        1,
-        400,
-        &mut problems,
-    );
+    let repo = repo_of(given(&args.repo).or_else(|| var("GITHUB_REPOSITORY")));
+    let days = number(given(&args.days), "--days", DEFAULT_DAYS.into(), 1..=400);
     let max_requests = number(
-        &given(&args.max_requests),
+        given(&args.max_requests),
         "--max-requests",
         DEFAULT_MAX_REQUESTS.into(),
-        1,
-        100_000,
-        &mut problems,
+        1..=100_000,
     );
     let max_wait = number(
-        &given(&args.max_wait_seconds),
+        given(&args.max_wait_seconds),
         "--max-wait-seconds",
         DEFAULT_MAX_WAIT,
-        0,
-        86_400,
-        &mut problems,
+        0..=86_400,
     );
-    let workflow = given(&args.workflow).map(|w| {
-        let file = w.rsplit('/').next().unwrap_or_default().to_owned();
-        if file.is_empty()
-            || !file
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            problems.push(format!(
-                "--workflow: expected a workflow file name such as ci.yml (or its id), got {w:?}"
-            ));
-        }
-        file
-    });
-    let format = match given(&args.format).as_deref() {
-        None | Some("table") => Format::Table,
-        Some("markdown") => Format::Markdown,
-        Some("json") => Format::Json,
-        Some("csv") => Format::Csv,
-        Some(other) => {
-            problems.push(format!(
-                "--format: expected table, markdown, json or csv, got {other:?}"
-            ));
-            Format::Table
-        }
-    };
+    let workflow = given(&args.workflow)
+        .as_deref()
+        .map(workflow_of)
+        .transpose();
+    let format = format_of(given(&args.format).as_deref());
     let token_env = given(&args.token_env).unwrap_or_else(|| "GITHUB_TOKEN".to_owned());
-    let mut token = None;
-    if token_env.is_empty()
-        || token_env.starts_with(|c: char| c.is_ascii_digit())
-        || !token_env
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
-        problems.push(format!("--token-env: expected the name of an environment variable such as GITHUB_TOKEN, got {token_env:?}"));
-    } else if let Some(value) = var(&token_env) {
-        let candidate = Token::new(value.trim());
-        if candidate.is_header_safe() {
-            token = Some(candidate);
-        } else {
-            problems.push(format!(
-                "--token-env: ${token_env} holds spaces or control characters, which no token has"
-            ));
-        }
-    }
+    let token = token_of(&token_env, var);
     let cache = (!args.no_cache).then(|| {
         args.cache_dir
             .clone()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or_else(|| crate::state::default_dir(|name| var(name)).join("insights"))
     });
-    if !problems.is_empty() {
-        return Err(problems);
+    match (repo, days, max_requests, max_wait, workflow, format, token) {
+        (
+            Ok(repo),
+            Ok(days),
+            Ok(max_requests),
+            Ok(max_wait),
+            Ok(workflow),
+            Ok(format),
+            Ok(token),
+        ) => Ok(Settings {
+            repo,
+            days: u32::try_from(days).unwrap_or(DEFAULT_DAYS),
+            workflow,
+            branch: given(&args.branch),
+            format,
+            token_env,
+            token,
+            limits: Limits {
+                max_requests: u32::try_from(max_requests).unwrap_or(DEFAULT_MAX_REQUESTS),
+                max_wait: Duration::from_secs(max_wait),
+            },
+            cache: cache.map(Cache::new),
+        }),
+        (repo, days, max_requests, max_wait, workflow, format, token) => Err([
+            repo.err(),
+            days.err(),
+            max_requests.err(),
+            max_wait.err(),
+            workflow.err(),
+            format.err(),
+            token.err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()),
     }
-    Ok(Settings {
-        repo,
-        days: u32::try_from(days).unwrap_or(DEFAULT_DAYS),
-        workflow,
-        branch: given(&args.branch),
-        format,
-        token_env,
-        token,
-        limits: Limits {
-            max_requests: u32::try_from(max_requests).unwrap_or(DEFAULT_MAX_REQUESTS),
-            max_wait: Duration::from_secs(max_wait),
-        },
-        cache: cache.map(Cache::new),
-    })
+}
+
+fn repo_of(repo: Option<String>) -> Result<String, String> {
+    match repo {
+        Some(repo) if is_repo(&repo) => Ok(repo),
+        Some(repo) => Err(format!("--repo: expected OWNER/NAME, got {repo:?}")),
+        None => Err(
+            "--repo: no repository given and GITHUB_REPOSITORY is not set: pass --repo OWNER/NAME"
+                .to_owned(),
+        ),
+    }
+}
+
+/// A workflow file name; a path (`.github/workflows/ci.yml`) is cut to its file name.
+fn workflow_of(given: &str) -> Result<String, String> {
+    let file = given.rsplit('/').next().unwrap_or_default();
+    if !file.is_empty()
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        Ok(file.to_owned())
+    } else {
+        Err(format!(
+            "--workflow: expected a workflow file name such as ci.yml (or its id), got {given:?}"
+        ))
+    }
+}
+
+fn format_of(given: Option<&str>) -> Result<Format, String> {
+    match given {
+        None | Some("table") => Ok(Format::Table),
+        Some("markdown") => Ok(Format::Markdown),
+        Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some(other) => Err(format!(
+            "--format: expected table, markdown, json or csv, got {other:?}"
+        )),
+    }
+}
+
+/// The token in the variable `name`, if it is set; an error for a bad name or a value that no
+/// token can be (it would not fit in a header).
+fn token_of(name: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Token>, String> {
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(format!(
+            "--token-env: expected the name of an environment variable such as GITHUB_TOKEN, got {name:?}"
+        ));
+    }
+    let Some(value) = var(name) else {
+        return Ok(None);
+    };
+    let token = Token::new(value.trim());
+    if token.is_header_safe() {
+        Ok(Some(token))
+    } else {
+        Err(format!(
+            "--token-env: ${name} holds spaces or control characters, which no token has"
+        ))
+    }
 }
 
 fn number(
-    value: &Option<String>,
+    value: Option<String>,
     flag: &str,
     default: u64,
-    min: u64,
-    max: u64,
-    problems: &mut Vec<String>,
-) -> u64 {
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, String> {
     match value {
-        None => default,
+        None => Ok(default),
         Some(text) => match text.parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => n,
-            _ => {
-                problems.push(format!(
-                    "{flag}: expected a whole number from {min} to {max}, got {text:?}"
-                ));
-                default
-            }
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{flag}: expected a whole number from {} to {}, got {text:?}",
+                range.start(),
+                range.end()
+            )),
         },
     }
 }
@@ -371,13 +391,13 @@ mod tests {
     fn problems(argv: &[&str], vars: &[(&str, &str)]) -> Vec<String> {
         let mut full = vec!["insights"];
         full.extend_from_slice(argv);
-        let args = Wrapper::try_parse_from(full).unwrap().args;
+        let parsed = Wrapper::try_parse_from(full).unwrap().args;
         let var = |name: &str| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         };
-        check(&args, &var).err().unwrap_or_default()
+        check(&parsed, &var).err().unwrap_or_default()
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! GET requests to the REST API that respect its limits: conditional requests from the ETag
+//! GET requests to the REST API that respect its limits: conditional requests from the `ETag`
 //! [`Cache`], a request budget, waits on the rate-limit reset and on secondary limits, and the
 //! `Link` header's next page.
 //!
@@ -153,6 +153,10 @@ impl<'w, W: Waiter> Client<'w, W> {
     ///
     /// # Errors
     /// When octocrab cannot be set up (a bad URL); the message never holds the token.
+    #[expect(
+        clippy::redundant_closure_for_method_calls,
+        reason = "OctocrabBuilder has two `build` methods; the path alone is ambiguous"
+    )]
     pub fn new(
         base_url: &str,
         token: Option<Token>,
@@ -223,7 +227,7 @@ impl<'w, W: Waiter> Client<'w, W> {
                         "304 Not Modified for a request that was not conditional".to_owned(),
                     ));
                 };
-                self.store(Entry {
+                self.store(&Entry {
                     stamp: stamp.map(str::to_owned),
                     ..entry.clone()
                 });
@@ -235,7 +239,7 @@ impl<'w, W: Waiter> Client<'w, W> {
             self.counters.cost += 1;
             if (200..300).contains(&status) {
                 let next = next_link(&headers);
-                self.store(Entry {
+                self.store(&Entry {
                     url: url.to_owned(),
                     etag: header(&headers, "etag"),
                     stamp: stamp.map(str::to_owned),
@@ -295,11 +299,11 @@ impl<'w, W: Waiter> Client<'w, W> {
         self.waiter.sleep(wait).await;
     }
 
-    fn store(&mut self, entry: Entry) {
+    fn store(&mut self, entry: &Entry) {
         let Some(cache) = &self.cache else {
             return;
         };
-        if let Err(error) = cache.put(&entry) {
+        if let Err(error) = cache.put(entry) {
             self.warnings.push(format!(
                 "cannot write the API cache in {}: {error}; reading on without it",
                 cache.dir().display()

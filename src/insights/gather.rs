@@ -5,6 +5,8 @@
 //! A run counts only when all its jobs and annotations were read, so a partial history is a
 //! set of whole runs (the newest ones when the budget runs out), never half a run.
 
+use std::fmt::Write as _;
+
 use serde::de::DeserializeOwned;
 
 use super::fetch::{Client, FetchError, Waiter};
@@ -207,7 +209,7 @@ fn encode(text: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

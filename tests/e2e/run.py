@@ -129,9 +129,10 @@ class InsightsApi(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
         path = self.path.split("?", 1)[0]
         self.requests.append((path, self.headers.get("authorization", "")))
-        prefix = "/api/v3/repos/o/r/"
+        parts = path.split("/")
         body: object = None
-        rest = path[len(prefix):].split("/") if path.startswith(prefix) else []
+        # /api/v3/repos/{owner}/{name}/...: any repository has the history.
+        rest = parts[6:] if parts[1:3] == ["api", "v3"] and parts[3:4] == ["repos"] else []
         if rest == ["actions", "runs"]:
             runs = self.history["runs"]
             body = {"total_count": len(runs), "workflow_runs": runs}

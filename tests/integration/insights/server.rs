@@ -7,6 +7,7 @@
 //! Every request is recorded.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -149,7 +150,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         body.len()
     );
     for (k, v) in extra {
-        response.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(response, "{k}: {v}\r\n");
     }
     response.push_str("\r\n");
     response.push_str(&body);
