@@ -573,11 +573,15 @@ fn recover_writes_the_step_result_that_insights_reads_back() {
         .args([
             "--retry-wait-seconds",
             "0",
+            "--report-file",
+            "report.json",
             "--command",
             "echo \"$RECOVER_STEP_ID\" >> ids; bash flaky.sh",
         ])
         .run();
     assert_eq!(out.read("ids"), "7301:2:build:deps\n7301:2:build:deps\n");
+    let report: Value = serde_json::from_str(&out.read("report.json")).unwrap();
+    assert_eq!(report["step_id"], "7301:2:build:deps");
     let notices: Vec<&str> = out
         .stdout
         .lines()
