@@ -86,7 +86,7 @@ with open(os.path.join(work, "insights.md"), "w") as out:
 server.shutdown()
 PYTHON
 
-target/release/examples/summary_html < "${work}/insights.md" > "${work}/insights.html"
+target/release/examples/summary_html insights < "${work}/insights.md" > "${work}/insights.html"
 "${browser}" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
   --user-data-dir="${work}/profile" --hide-scrollbars --force-device-scale-factor=1 \
