@@ -32,7 +32,9 @@ fn main() -> io::Result<()> {
     options.insert(Options::ENABLE_STRIKETHROUGH);
     let mut body = String::new();
     html::push_html(&mut body, Parser::new_ext(&markdown, options));
-    let job = std::env::args().nth(1).unwrap_or_else(|| "integration-tests".to_owned());
+    let job = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "integration-tests".to_owned());
     let job = job.replace('&', "&amp;").replace('<', "&lt;");
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><style>{STYLE}</style></head>\

@@ -618,3 +618,44 @@ fn recover_writes_the_step_result_that_insights_reads_back() {
     assert_eq!(run.wait_s, Some(0.0));
     assert!(run.lost_s.is_some_and(|l| l >= 0.0) && run.recovery_s.is_some());
 }
+
+#[test]
+fn an_answer_that_spends_the_last_request_makes_the_next_one_wait_for_the_reset() {
+    let api = the_sixty_runs();
+    let last = "/api/v3/repos/o/r/actions/runs/1001/jobs";
+    api.fault(last, Fault::LastOne { reset_in: 50 });
+    let waiter = Recorder {
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+        slept: std::sync::Mutex::new(Vec::new()),
+    };
+    let limits = Limits {
+        max_requests: 100,
+        max_wait: Duration::from_secs(900),
+    };
+    let origin = api.url.trim_end_matches("/api/v3").to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (first, slept_before_second) = runtime.block_on(async {
+        let mut client = Client::new(&api.url, None, None, limits, &waiter).unwrap();
+        let first = client
+            .get(&format!("{origin}{last}?filter=all"), None)
+            .await;
+        let slept = waiter.slept.lock().unwrap().clone();
+        let second = "/api/v3/repos/o/r/actions/runs/1002/jobs?filter=all";
+        client
+            .get(&format!("{origin}{second}"), None)
+            .await
+            .unwrap();
+        (first.map(|_| ()), slept)
+    });
+    assert_eq!(first, Ok(()));
+    assert!(slept_before_second.is_empty());
+    let slept = waiter.slept.lock().unwrap().clone();
+    assert_eq!(slept.len(), 1, "{slept:?}");
+    assert!((50..=53).contains(&slept[0].as_secs()), "{slept:?}");
+}

@@ -33,6 +33,8 @@ pub enum Fault {
     Malformed,
     /// A 403 primary rate limit: nothing remaining until `reset_in` seconds from now.
     Exhausted { reset_in: u64 },
+    /// A 200 that spends the last request: nothing remaining until `reset_in` seconds from now.
+    LastOne { reset_in: u64 },
 }
 
 /// A request the server saw.
@@ -193,11 +195,7 @@ fn answer(
             )
         }
         Some(Fault::Exhausted { reset_in }) => {
-            let reset = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-                + reset_in;
+            let reset = epoch() + reset_in;
             (
                 403,
                 vec![
@@ -208,12 +206,19 @@ fn answer(
             )
         }
         _ => match route(&state, path, &params) {
-            Some((body, links)) => {
+            Some((body, mut links)) => {
                 let body = if matches!(fault, Some(Fault::Malformed)) {
                     body[..body.len() / 2].to_owned()
                 } else {
                     body
                 };
+                if let Some(Fault::LastOne { reset_in }) = fault {
+                    links.push(("x-ratelimit-remaining".to_owned(), "0".to_owned()));
+                    links.push((
+                        "x-ratelimit-reset".to_owned(),
+                        (epoch() + reset_in).to_string(),
+                    ));
+                }
                 (200, links, body)
             }
             None => (
@@ -367,6 +372,13 @@ fn paginate(
         vec![("link".to_owned(), links.join(", "))]
     };
     (slice, header)
+}
+
+fn epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
