@@ -64,7 +64,7 @@ pub struct InsightsArgs {
     /// Where API answers are cached with their `ETag`s [default: recover/insights in the
     /// runner's temporary directory, else in the user cache directory].
     #[arg(long, value_name = "DIR", env = "INPUT_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
+    pub cache_dir: Option<String>,
     /// Ask without the cache (and write none).
     #[arg(long)]
     pub no_cache: bool,
@@ -229,9 +229,8 @@ fn check(
     let token_env = given(&args.token_env).unwrap_or_else(|| "GITHUB_TOKEN".to_owned());
     let token = token_of(&token_env, var);
     let cache = (!args.no_cache).then(|| {
-        args.cache_dir
-            .clone()
-            .filter(|d| !d.as_os_str().is_empty())
+        given(&args.cache_dir)
+            .map(PathBuf::from)
             .unwrap_or_else(|| crate::state::default_dir(|name| var(name)).join("insights"))
     });
     match (repo, days, max_requests, max_wait, workflow, format, token) {

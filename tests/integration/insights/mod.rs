@@ -659,3 +659,44 @@ fn an_answer_that_spends_the_last_request_makes_the_next_one_wait_for_the_reset(
     assert_eq!(slept.len(), 1, "{slept:?}");
     assert!((50..=53).contains(&slept[0].as_secs()), "{slept:?}");
 }
+
+/// The insights action maps every input to `INPUT_<NAME>`, empty when not given: empty means
+/// the default, as for `recover run`.
+#[test]
+fn empty_inputs_from_the_action_mean_the_defaults() {
+    let api = the_sixty_runs();
+    let out = Test::new()
+        .env("GITHUB_API_URL", &api.url)
+        .env("RECOVER_INSIGHTS_TOKEN", TOKEN)
+        .env("INPUT_REPO", "o/r")
+        .env("INPUT_DAYS", "")
+        .env("INPUT_WORKFLOW", "")
+        .env("INPUT_BRANCH", "")
+        .env("INPUT_MAX_REQUESTS", "")
+        .env("INPUT_MAX_WAIT_SECONDS", "")
+        .env("INPUT_CACHE_DIR", "")
+        .env("XDG_CACHE_HOME", "xdg")
+        .args([
+            "insights",
+            "--format",
+            "json",
+            "--token-env",
+            "RECOVER_INSIGHTS_TOKEN",
+        ])
+        .run();
+    let v = json(&out);
+    assert_eq!(
+        (v["days"].as_u64(), v["runs"].as_u64()),
+        (Some(14), Some(60))
+    );
+    assert!(
+        out.join("xdg/recover/insights").is_dir(),
+        "the default cache directory"
+    );
+    let bearer = format!("Bearer {TOKEN}");
+    assert!(
+        api.seen()
+            .iter()
+            .all(|s| s.authorization.as_deref() == Some(bearer.as_str()))
+    );
+}
