@@ -229,9 +229,10 @@ fn check(
     let token_env = given(&args.token_env).unwrap_or_else(|| "GITHUB_TOKEN".to_owned());
     let token = token_of(&token_env, var);
     let cache = (!args.no_cache).then(|| {
-        given(&args.cache_dir)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| crate::state::default_dir(|name| var(name)).join("insights"))
+        given(&args.cache_dir).map_or_else(
+            || crate::state::default_dir(|name| var(name)).join("insights"),
+            PathBuf::from,
+        )
     });
     match (repo, days, max_requests, max_wait, workflow, format, token) {
         (
