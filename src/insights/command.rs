@@ -23,8 +23,12 @@ use crate::report::annotations::command;
 /// `recover insights [--repo OWNER/NAME] [--days 14] [--workflow FILE] [--branch B]
 /// [--format table|markdown|json|csv] [--token-env GITHUB_TOKEN] [--max-requests N]`.
 #[derive(Debug, Clone, Args)]
+#[expect(
+    clippy::doc_markdown,
+    reason = "the field docs are the --help text, where backticks would show"
+)]
 pub struct InsightsArgs {
-    /// The repository, OWNER/NAME [default: `$GITHUB_REPOSITORY`].
+    /// The repository, OWNER/NAME [default: $GITHUB_REPOSITORY].
     #[arg(long, value_name = "OWNER/NAME", env = "INPUT_REPO")]
     pub repo: Option<String>,
     /// The period: runs created in the last N days (1 to 400) [default: 14].
@@ -40,10 +44,10 @@ pub struct InsightsArgs {
     #[arg(long, value_name = "FORMAT", env = "INPUT_FORMAT")]
     pub format: Option<String>,
     /// The environment variable that holds the API token; the token is never printed
-    /// [default: `GITHUB_TOKEN`].
+    /// [default: GITHUB_TOKEN].
     #[arg(long, value_name = "NAME", env = "INPUT_TOKEN_ENV")]
     pub token_env: Option<String>,
-    /// The most API requests that cost rate limit (a 304 from the `ETag` cache costs none)
+    /// The most API requests that cost rate limit (a 304 from the ETag cache costs none)
     /// [default: 600].
     #[arg(
         long,
@@ -61,7 +65,7 @@ pub struct InsightsArgs {
         allow_hyphen_values = true
     )]
     pub max_wait_seconds: Option<String>,
-    /// Where API answers are cached with their `ETag`s [default: recover/insights in the
+    /// Where API answers are cached with their ETags [default: recover/insights in the
     /// runner's temporary directory, else in the user cache directory].
     #[arg(long, value_name = "DIR", env = "INPUT_CACHE_DIR")]
     pub cache_dir: Option<String>,
