@@ -14,6 +14,7 @@
 
 pub mod advice;
 pub mod aggregate;
+mod answer;
 pub mod cache;
 pub mod command;
 pub mod fetch;

@@ -295,7 +295,10 @@ fn a_warm_etag_cache_makes_the_second_call_cost_at_most_a_tenth() {
     let third = json(&insights(&api, &cache, &["--format", "json"]).run());
     let seen = api.seen();
     assert_eq!(costly(&seen), 0, "{seen:?}");
-    assert!(seen.iter().all(|s| s.status == 304 && s.path.ends_with("/actions/runs")));
+    assert!(
+        seen.iter()
+            .all(|s| s.status == 304 && s.path.ends_with("/actions/runs"))
+    );
     assert_eq!(third["runs"], 201);
 }
 
