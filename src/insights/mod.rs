@@ -19,6 +19,7 @@ pub mod cache;
 pub mod command;
 pub mod fetch;
 pub mod gather;
+pub mod markdown;
 pub mod model;
 pub mod parse;
 pub mod progress;

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use super::Insights;
 use super::advice::secs;
 use super::aggregate::{JobStats, StepStats, WorkflowStats};
+use super::markdown::code_span;
+pub use super::markdown::markdown;
 
 /// The most a markdown report may hold, in bytes: GitHub takes at most 1 MiB per step summary;
 /// the rest is left for what other steps write.
@@ -41,7 +43,7 @@ pub fn render(insights: &Insights, format: Format) -> String {
 }
 
 /// Every step with its workflow and job, worst first.
-fn steps(insights: &Insights) -> Vec<(&WorkflowStats, &JobStats, &StepStats)> {
+pub(super) fn steps(insights: &Insights) -> Vec<(&WorkflowStats, &JobStats, &StepStats)> {
     let mut all: Vec<_> = insights
         .totals
         .workflows
@@ -56,7 +58,7 @@ fn steps(insights: &Insights) -> Vec<(&WorkflowStats, &JobStats, &StepStats)> {
     all
 }
 
-fn jobs(insights: &Insights) -> Vec<(&WorkflowStats, &JobStats)> {
+pub(super) fn jobs(insights: &Insights) -> Vec<(&WorkflowStats, &JobStats)> {
     insights
         .totals
         .workflows
@@ -65,7 +67,7 @@ fn jobs(insights: &Insights) -> Vec<(&WorkflowStats, &JobStats)> {
         .collect()
 }
 
-const STEP_HEADERS: [&str; 11] = [
+pub(super) const STEP_HEADERS: [&str; 11] = [
     "workflow",
     "job",
     "step",
@@ -79,7 +81,7 @@ const STEP_HEADERS: [&str; 11] = [
     "failures by category (rule)",
 ];
 
-fn step_row(w: &WorkflowStats, j: &JobStats, s: &StepStats, code: bool) -> Vec<String> {
+pub(super) fn step_row(w: &WorkflowStats, j: &JobStats, s: &StepStats, code: bool) -> Vec<String> {
     let mut label = if code {
         code_span(&s.label)
     } else {
@@ -125,7 +127,7 @@ fn categories(s: &StepStats) -> String {
     text.join(", ").replace(", (", " (")
 }
 
-const JOB_HEADERS: [&str; 7] = [
+pub(super) const JOB_HEADERS: [&str; 7] = [
     "workflow",
     "job",
     "runs",
@@ -135,7 +137,7 @@ const JOB_HEADERS: [&str; 7] = [
     "time in re-run attempts",
 ];
 
-fn job_row(w: &WorkflowStats, j: &JobStats) -> Vec<String> {
+pub(super) fn job_row(w: &WorkflowStats, j: &JobStats) -> Vec<String> {
     vec![
         w.name.clone(),
         j.name.clone(),
@@ -147,7 +149,7 @@ fn job_row(w: &WorkflowStats, j: &JobStats) -> Vec<String> {
     ]
 }
 
-const WEEK_HEADERS: [&str; 7] = [
+pub(super) const WEEK_HEADERS: [&str; 7] = [
     "week",
     "runs",
     "recovered",
@@ -157,7 +159,7 @@ const WEEK_HEADERS: [&str; 7] = [
     "jobs passed on a re-run",
 ];
 
-fn week_rows(insights: &Insights) -> Vec<Vec<String>> {
+pub(super) fn week_rows(insights: &Insights) -> Vec<Vec<String>> {
     insights
         .totals
         .weeks
@@ -177,7 +179,7 @@ fn week_rows(insights: &Insights) -> Vec<Vec<String>> {
 }
 
 /// One line with the period and the headline numbers.
-fn headline(insights: &Insights) -> String {
+pub(super) fn headline(insights: &Insights) -> String {
     let t = &insights.totals;
     let recovered: u32 = t.weeks.iter().map(|w| w.recovered).sum();
     let failures: u32 = t.weeks.iter().map(|w| w.failures).sum();
@@ -194,7 +196,7 @@ fn headline(insights: &Insights) -> String {
     )
 }
 
-fn requests(insights: &Insights) -> String {
+pub(super) fn requests(insights: &Insights) -> String {
     let r = &insights.requests;
     format!(
         "API requests: {} sent, {} cost rate limit, {} not modified (ETag), {} from the cache without asking; {}s waited on rate limits",
@@ -202,7 +204,7 @@ fn requests(insights: &Insights) -> String {
     )
 }
 
-fn partial_note(insights: &Insights) -> Option<String> {
+pub(super) fn partial_note(insights: &Insights) -> Option<String> {
     (!insights.complete).then(|| {
         format!(
             "PARTIAL: these numbers do not cover the whole period. {}",
@@ -271,111 +273,6 @@ fn aligned(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
     out
-}
-
-/// The markdown report, at most `limit` bytes: step rows past the limit are left out, and a
-/// line says how many.
-#[must_use]
-pub fn markdown(insights: &Insights, limit: usize) -> String {
-    let mut head = format!(
-        "## recover insights: {}, last {} days\n\n",
-        md_text(&insights.repo),
-        insights.days
-    );
-    if let Some(note) = partial_note(insights) {
-        let _ = writeln!(head, "> [!WARNING]\n> {}\n", md_text(&note));
-    }
-    let _ = writeln!(head, "{}\n", md_text(&headline(insights)));
-    if !insights.advice.is_empty() {
-        head.push_str("### Advice\n\n");
-        for line in &insights.advice {
-            let _ = writeln!(head, "- {}", md_advice(line));
-        }
-        head.push('\n');
-    }
-    let mut tail = String::from("### Jobs\n\n");
-    let job_rows: Vec<Vec<String>> = jobs(insights)
-        .into_iter()
-        .map(|(w, j)| job_row(w, j).into_iter().map(|c| md_text(&c)).collect())
-        .collect();
-    tail.push_str(&md_table(&JOB_HEADERS, &job_rows));
-    tail.push_str("\n### Trend per week\n\n");
-    tail.push_str(&md_table(&WEEK_HEADERS, &week_rows(insights)));
-    let _ = writeln!(tail, "\n<sub>{}</sub>", md_text(&requests(insights)));
-
-    let all = steps(insights);
-    let truncated = all.iter().any(|(_, _, s)| s.may_be_truncated > 0);
-    let mut body = String::from("### Steps, worst first\n\n");
-    body.push_str(&md_table(&STEP_HEADERS, &[]));
-    let budget = limit.saturating_sub(head.len() + tail.len() + 200);
-    let mut shown = 0;
-    for (w, j, s) in &all {
-        let row: Vec<String> = step_row(w, j, s, true)
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| if i == 2 { c } else { md_text(&c) })
-            .collect();
-        let line = format!("| {} |\n", row.join(" | "));
-        if body.len() + line.len() > budget {
-            break;
-        }
-        body.push_str(&line);
-        shown += 1;
-    }
-    if shown < all.len() {
-        let _ = writeln!(
-            body,
-            "\n{} more steps are left out to keep the summary within GitHub's limit; `--format json` has them all.",
-            all.len() - shown
-        );
-    }
-    if truncated {
-        body.push_str(
-            "\n\\* counts may be truncated: GitHub keeps 10 warnings and 10 errors per step.\n",
-        );
-    }
-    body.push('\n');
-    head + &body + &tail
-}
-
-fn md_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = format!("| {} |\n", headers.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(headers.len()));
-    for row in rows {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
-    }
-    out
-}
-
-/// Text safe in a markdown table cell: no pipes, no line breaks, no HTML.
-fn md_text(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
-}
-
-/// A label as inline code, with a fence longer than any run of backticks in it.
-fn code_span(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let text = text.replace('|', "\\|").replace(['\n', '\r'], " ");
-    format!("{fence} {text} {fence}")
-}
-
-/// Advice with its `` `label` `` kept as code and the rest escaped.
-fn md_advice(line: &str) -> String {
-    line.split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                code_span(part)
-            } else {
-                md_text(part)
-            }
-        })
-        .collect()
 }
 
 const CSV_HEADERS: [&str; 17] = [
@@ -463,11 +360,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_cannot_break_their_table_or_run_as_formulas() {
-        assert_eq!(md_text("a|b\nc<d>"), "a\\|b c&lt;d&gt;");
-        assert_eq!(code_span("echo `x` | y"), "`` echo `x` \\| y ``");
+    fn csv_cells_are_quoted_and_never_run_as_formulas() {
         assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_cell("a,\"b\""), "\"a,\"\"b\"\"\"");
-        assert_eq!(md_advice("`npm ci` in job a|b"), "` npm ci ` in job a\\|b");
     }
 }
