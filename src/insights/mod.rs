@@ -4,9 +4,10 @@
 //! ```text
 //! command (flags, token from --token-env) ─> gather::Query
 //! gather: runs list ─> each run's jobs (every attempt) ─> each job's annotations
-//!         through fetch::Client (ETag cache, budget, rate-limit waits, Link pages) ─> History
+//!         through fetch::Client (ETag cache, budget, rate-limit waits, Link pages; the
+//!         headers read by answer) ─> History
 //! aggregate (pure): parse::step_runs per job ─> workflow → job → step, per week ─> Totals
-//! advice (pure) ─> sentences;  render: table | markdown | json | csv
+//! advice (pure) ─> sentences;  render: table | markdown (markdown.rs) | json | csv
 //! ```
 //!
 //! Partial data is said to be partial: [`Insights::complete`] is false and
