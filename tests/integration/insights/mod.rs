@@ -711,3 +711,44 @@ fn empty_inputs_from_the_action_mean_the_defaults() {
             .all(|s| s.authorization.as_deref() == Some(bearer.as_str()))
     );
 }
+
+/// insights/action.yml passes every input through `env:` (never `${{ }}` in a `run:` body), each
+/// to the variable `recover insights` reads.
+#[test]
+fn the_insights_action_passes_each_input_to_the_variable_the_binary_reads() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/insights/action.yml"))
+        .unwrap();
+    let action: Value = serde_saphyr::from_str(&text).expect("insights/action.yml parses");
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    for step in steps {
+        let run = step["run"].as_str().unwrap_or_default();
+        assert!(!run.contains("${{"), "an expression in a run body: {run}");
+        assert_eq!(step["shell"], "bash");
+    }
+    let report = steps.iter().find(|s| s["id"] == "report").unwrap();
+    let help = String::from_utf8(
+        std::process::Command::new(crate::support::RECOVER)
+            .args(["insights", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for (name, _) in action["inputs"].as_object().unwrap() {
+        let var = match name.as_str() {
+            "install" => continue,
+            "github_token" => "RECOVER_INSIGHTS_TOKEN".to_owned(),
+            other => format!("INPUT_{}", other.to_uppercase()),
+        };
+        let env = &report["env"][&var];
+        assert_eq!(
+            env.as_str(),
+            Some(format!("${{{{ inputs.{name} }}}}").as_str()),
+            "input {name}"
+        );
+        assert!(
+            var == "RECOVER_INSIGHTS_TOKEN" || help.contains(&format!("[env: {var}=")),
+            "recover insights does not read {var}"
+        );
+    }
+}
