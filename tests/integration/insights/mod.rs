@@ -558,7 +558,7 @@ fn waits_on_limits_go_through_the_injected_sleeper() {
         "three waits on the reset between four tries: {slept:?}"
     );
     assert!(
-        slept.iter().all(|s| (100..=103).contains(&s.as_secs())),
+        slept.iter().all(|s| (100..=130).contains(&s.as_secs())),
         "{slept:?}"
     );
 
@@ -668,7 +668,7 @@ fn an_answer_that_spends_the_last_request_makes_the_next_one_wait_for_the_reset(
     assert!(slept_before_second.is_empty());
     let slept = waiter.slept.lock().unwrap().clone();
     assert_eq!(slept.len(), 1, "{slept:?}");
-    assert!((50..=53).contains(&slept[0].as_secs()), "{slept:?}");
+    assert!((50..=80).contains(&slept[0].as_secs()), "{slept:?}");
 }
 
 /// The insights action maps every input to `INPUT_<NAME>`, empty when not given: empty means
