@@ -1,5 +1,6 @@
 //! Renders a job summary (GitHub-flavoured Markdown on stdin) to an HTML page styled like
-//! GitHub's job summary, for the screenshot in docs/. Used by scripts/render-summary.sh.
+//! GitHub's job summary, for the screenshot in docs/. Used by scripts/render-summary.sh and
+//! scripts/render-insights.sh; the optional argument is the job's name in the card's header.
 
 use std::io::{self, Read, Write};
 
@@ -31,9 +32,13 @@ fn main() -> io::Result<()> {
     options.insert(Options::ENABLE_STRIKETHROUGH);
     let mut body = String::new();
     html::push_html(&mut body, Parser::new_ext(&markdown, options));
+    let job = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "integration-tests".to_owned());
+    let job = job.replace('&', "&amp;").replace('<', "&lt;");
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><style>{STYLE}</style></head>\
-         <body><div class=\"card\"><header>integration-tests summary</header>\
+         <body><div class=\"card\"><header>{job} summary</header>\
          <div class=\"markdown\">{body}</div></div></body></html>\n"
     );
     io::stdout().write_all(page.as_bytes())

@@ -117,7 +117,7 @@ bash scripts/wine-test.sh
 # --- Lints of the action, the workflows, the scripts and the image ----------------------------
 
 phase "shellcheck"
-shellcheck scripts/*.sh tests/e2e/*.sh .ci/run
+shellcheck scripts/*.sh insights/*.sh tests/e2e/*.sh .ci/run
 
 phase "actionlint"
 actionlint .github/workflows/*.yml tests/e2e/workflows/*.yml
@@ -125,8 +125,8 @@ actionlint .github/workflows/*.yml tests/e2e/workflows/*.yml
 phase "zizmor --offline (medium and above)"
 zizmor --offline --min-severity medium .
 
-phase "check-jsonschema (github-actions) on action.yml"
-check-jsonschema --builtin-schema vendor.github-actions action.yml
+phase "check-jsonschema (github-actions) on action.yml and insights/action.yml"
+check-jsonschema --builtin-schema vendor.github-actions action.yml insights/action.yml
 
 phase "hadolint"
 hadolint Dockerfile

@@ -58,6 +58,8 @@ pub enum Command {
     State(StateCommand),
     /// Run tasks of recover.yml (commands with their retry policies), or list them.
     Task(TaskArgs),
+    /// Which steps are flaky and what retries cost, read from the GitHub API's run history.
+    Insights(crate::insights::command::InsightsArgs),
 }
 
 /// `recover state show` and `recover state reset`.
@@ -191,6 +193,7 @@ pub fn main() -> i32 {
         Some(Command::Rules(args)) => run_rules(&args, std::io::stdout().lock()),
         Some(Command::State(command)) => return state_command(command),
         Some(Command::Task(args)) => return run_tasks(&args),
+        Some(Command::Insights(args)) => return crate::insights::command::run(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", with_causes(&error));
@@ -410,6 +413,7 @@ pub(crate) async fn execute(plan: &Plan, actions: bool, cancel: &mut Cancel) -> 
         log.annotate(kind, &message, true);
     }
     report::sinks::command_outputs_notice(&report, &mut log);
+    report::step_result::emit(&report, &env, &mut log, actions);
     log.finish();
     write_outputs(&mut log, &report.outputs());
     report::sinks::summary(&report, env.get("GITHUB_STEP_SUMMARY"), &mut log);

@@ -45,8 +45,13 @@ impl Token {
 
     /// Whether the token can go into an `Authorization` header: visible ASCII only. octocrab
     /// panics on a header value it cannot build, so recover checks first.
-    fn is_header_safe(&self) -> bool {
+    pub(crate) fn is_header_safe(&self) -> bool {
         !self.0.is_empty() && self.0.bytes().all(|b| b.is_ascii_graphic())
+    }
+
+    /// The token itself, for an `Authorization` header; never for a message.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Replaces the token wherever it appears in `text`, so that no message can carry it.

@@ -11,6 +11,8 @@
 //! ```
 //!
 //! `recover task` runs the tasks of `recover.yml` through the same loop, one plan each.
+//! `recover insights` reads the runs' history back from the GitHub API (each step's result
+//! annotation among it) and says which steps are flaky and what retries cost.
 //!
 //! `main.rs` only parses the command line and exits with the code [`cli::main`] returns.
 
@@ -19,6 +21,7 @@ pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod github;
+pub mod insights;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -1,7 +1,8 @@
 //! The environment of an attempt and the files it writes for the runner.
 //!
 //! In: recover's own environment. Out: each attempt's environment — recover's inputs removed,
-//! `RECOVER_ATTEMPT`, `RECOVER_MAX_ATTEMPTS` and `RECOVER_PREVIOUS_EXIT_CODE` added, and
+//! `RECOVER_ATTEMPT`, `RECOVER_MAX_ATTEMPTS`, `RECOVER_PREVIOUS_EXIT_CODE` and (on a runner)
+//! `RECOVER_STEP_ID` added, and
 //! `GITHUB_OUTPUT`, `GITHUB_ENV`, `GITHUB_PATH` and `GITHUB_STEP_SUMMARY` pointed at fresh files
 //! of the attempt's own. Only the final attempt's files are appended to the real ones, so a failed
 //! attempt's half-written outputs, variables or summary never reach later steps.
@@ -81,6 +82,9 @@ impl BaseEnv {
         if let Some(code) = previous_exit_code {
             added.push(("RECOVER_PREVIOUS_EXIT_CODE".into(), code.to_string().into()));
         }
+        if let Some(id) = step_id(|name| self.get(name)?.to_str().map(str::to_owned)) {
+            added.push(("RECOVER_STEP_ID".into(), id.into()));
+        }
         added.extend(overrides.iter().cloned());
         let mut vars: Vec<_> = self
             .vars
@@ -93,6 +97,27 @@ impl BaseEnv {
         vars.extend(added);
         vars
     }
+}
+
+/// The correlation id of one run of a step, `RUN_ID:RUN_ATTEMPT:JOB:ACTION` from the runner's
+/// `GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT`, `GITHUB_JOB` and `GITHUB_ACTION` (the step's id);
+/// `None` off a runner (no `GITHUB_RUN_ID`). The command gets it as `RECOVER_STEP_ID` and the
+/// step's result annotation carries it, so the two can be joined (`recover insights`).
+#[must_use]
+pub fn step_id(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |name: &str| var(name).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let run = get("GITHUB_RUN_ID");
+    if run.is_empty() {
+        return None;
+    }
+    let attempt = Some(get("GITHUB_RUN_ATTEMPT"))
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "1".to_owned());
+    Some(format!(
+        "{run}:{attempt}:{}:{}",
+        get("GITHUB_JOB"),
+        get("GITHUB_ACTION")
+    ))
 }
 
 fn is_own_input(name: &OsStr) -> bool {
@@ -213,6 +238,21 @@ mod tests {
         assert!(env.contains(&("RECOVER_PREVIOUS_EXIT_CODE".into(), "7".into())));
         assert!(env.contains(&("PATH".into(), "/x".into())));
         assert!(!env.contains(&("PATH".into(), "/bin".into())));
+    }
+
+    #[test]
+    fn the_step_id_joins_run_attempt_job_and_step() {
+        let base = BaseEnv::new(pairs(&[
+            ("GITHUB_RUN_ID", "7301"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("GITHUB_JOB", "build"),
+            ("GITHUB_ACTION", "npm-ci"),
+        ]));
+        let env = base.for_attempt(1, 3, None, &[]);
+        assert!(env.contains(&("RECOVER_STEP_ID".into(), "7301:2:build:npm-ci".into())));
+        let off_runner = BaseEnv::new(pairs(&[("GITHUB_JOB", "build")]));
+        let env = off_runner.for_attempt(1, 3, None, &[]);
+        assert!(!env.iter().any(|(k, _)| k == "RECOVER_STEP_ID"));
     }
 
     #[test]

@@ -72,6 +72,9 @@ fn seconds(duration: Duration) -> f64 {
 struct Document<'a> {
     schema_version: u32,
     recover_version: &'static str,
+    /// The step run's correlation id (`RECOVER_STEP_ID`), on a runner only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_id: Option<String>,
     outcome: &'static str,
     exit_code: i32,
     exit_error: Option<String>,
@@ -210,6 +213,7 @@ pub fn render(report: &Report<'_>) -> String {
     let doc = Document {
         schema_version: SCHEMA_VERSION,
         recover_version: env!("CARGO_PKG_VERSION"),
+        step_id: crate::exec::env::step_id(|name| std::env::var(name).ok()),
         outcome: report.result.outcome.as_str(),
         exit_code: report.exit_code(),
         exit_error: report.exit_error(),

@@ -10,6 +10,7 @@ pub mod json;
 pub mod log;
 pub mod outputs;
 pub mod sinks;
+pub mod step_result;
 pub mod stop_commands;
 pub mod summary;
 pub mod terminal;

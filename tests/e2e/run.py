@@ -79,6 +79,81 @@ class Releases(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def insights_history() -> dict[str, object]:
+    """Three runs for the insights action: `npm ci` recovered on attempt 2 (network, 50 s lost),
+    then passed; a nick-fields/retry step recovered on attempt 2 in the second run."""
+
+    def result(outcome: str, attempts: int, lost: float) -> dict:
+        tail = json.dumps({
+            "v": 1, "id": "1:1:build:npm", "command": "npm ci", "outcome": outcome,
+            "attempts": attempts, "category": "network" if attempts > 1 else None,
+            "rule": "npm-registry-503" if attempts > 1 else None, "lost_s": lost,
+            "wait_s": 10, "backoff": "fixed", "recovery_s": 40 if attempts > 1 else None,
+            "retried_permanent": False,
+        })
+        return {"annotation_level": "notice", "title": "", "path": ".github",
+                "message": f"Step result: `npm ci` {outcome}\nrecover-result {tail}"}
+
+    now = time.time()
+    stamp = lambda ago: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - ago))  # noqa: E731
+    runs, jobs, notes = [], {}, {}
+    for n, (outcome, attempts, lost) in enumerate(
+        [("recovered", 2, 50.0), ("success", 1, 0.0), ("recovered", 2, 50.0)], start=1
+    ):
+        run_id = 700 + n
+        runs.append({"id": run_id, "name": "CI", "path": ".github/workflows/ci.yml",
+                     "head_branch": "main", "status": "completed", "conclusion": "success",
+                     "run_attempt": 1, "created_at": stamp(n * 3600),
+                     "updated_at": stamp(n * 3600 - 600)})
+        jobs[run_id] = [
+            {"id": run_id * 10 + 1, "name": "build", "run_attempt": 1, "status": "completed",
+             "conclusion": "success", "started_at": stamp(n * 3600),
+             "completed_at": stamp(n * 3600 - 120)},
+            {"id": run_id * 10 + 2, "name": "test", "run_attempt": 1, "status": "completed",
+             "conclusion": "success", "started_at": stamp(n * 3600),
+             "completed_at": stamp(n * 3600 - 60)},
+        ]
+        notes[run_id * 10 + 1] = [result(outcome, attempts, lost)]
+        notes[run_id * 10 + 2] = [] if n != 2 else [
+            {"annotation_level": "warning", "title": "", "path": ".github",
+             "message": "Attempt 1 failed. Reason: Child_process exited with error code 1"}]
+    return {"runs": runs, "jobs": jobs, "annotations": notes}
+
+
+class InsightsApi(http.server.BaseHTTPRequestHandler):
+    """A fake GitHub REST API under /api/v3 for the insights action: runs, jobs, annotations."""
+
+    history: dict = {}
+    requests: list[tuple[str, str]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        path = self.path.split("?", 1)[0]
+        self.requests.append((path, self.headers.get("authorization", "")))
+        parts = path.split("/")
+        body: object = None
+        # /api/v3/repos/{owner}/{name}/...: any repository has the history.
+        rest = parts[6:] if parts[1:3] == ["api", "v3"] and parts[3:4] == ["repos"] else []
+        if rest == ["actions", "runs"]:
+            runs = self.history["runs"]
+            body = {"total_count": len(runs), "workflow_runs": runs}
+        elif len(rest) == 4 and rest[:2] == ["actions", "runs"] and rest[3] == "jobs":
+            jobs = self.history["jobs"].get(int(rest[2]), [])
+            body = {"total_count": len(jobs), "jobs": jobs}
+        elif len(rest) == 3 and rest[0] == "check-runs" and rest[2] == "annotations":
+            body = self.history["annotations"].get(int(rest[1]), [])
+        data = json.dumps(body if body is not None else {"message": "Not Found"}).encode()
+        self.send_response(200 if body is not None else 404)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("x-ratelimit-remaining", "4999")
+        self.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
 @dataclass
 class Run:
     """What one act run reported."""
@@ -289,7 +364,7 @@ class Suite:
 
     # --- running act ----------------------------------------------------------------------------
 
-    def act(self, workflow: str) -> Run:
+    def act(self, workflow: str, env: dict[str, str] | None = None) -> Run:
         command = [
             self.args.act, "push",
             "-W", str(WORKFLOWS / workflow),
@@ -308,6 +383,7 @@ class Suite:
             "--local-repository", f"{REPOSITORY}@{BAD_TAG}={self.src}",
             "--local-repository", f"nick-fields/retry@v3={self.src}",
             "--local-repository", f"{REPOSITORY}@{PINNED_SHA}={self.src_pinned}",
+            *(arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")),
         ]
         started = time.monotonic()
         try:
@@ -481,7 +557,7 @@ class Suite:
         check.value("fallback.fallback_exit_code", "0")
         check.value("fallback.result", "success")
         check.that(run.output.count("E2E fallback ran") == 1, "the fallback command ran once")
-        notices = run.annotations("notice")
+        notices = [n for n in run.annotations("notice") if not n.startswith("Step result: ")]
         check.that(len(notices) == 1, f"annotations: expected one notice of the rescue, got {notices}")
         check.done()
 
@@ -546,6 +622,37 @@ class Suite:
         )
         check.done()
 
+    def case_insights_action(self) -> None:
+        """uses: owner/recover/insights@v9 reads a fake API and writes the report to the summary."""
+        InsightsApi.history = insights_history()
+        InsightsApi.requests = []
+        api = http.server.ThreadingHTTPServer(("127.0.0.1", 0), InsightsApi)
+        threading.Thread(target=api.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{api.server_address[1]}/api/v3"
+            run = self.act("insights.yml", {"GITHUB_API_URL": url})
+        finally:
+            api.shutdown()
+        check = Check(run)
+        check.jobs("success")
+        summary = run.summaries()
+        for part in (
+            "## recover insights: o/r, last 14 days",
+            "3 runs (0 cancelled)",
+            "| CI | build | ` npm ci ` | 3 | 1 | 2 | 0 | 0 | 2 | 1m 40s | network 2 (rule npm-registry-503 2) |",
+            "` npm ci ` in job build recovered 2 times after a median 1 retry and 50s",
+        ):
+            check.that(part in summary, f"summary: expected {part!r} in {summary!r}")
+        check.value("lines", "1")
+        paths = [p for p, _ in InsightsApi.requests]
+        check.that(len(paths) == 1 + 3 + 6, f"API: expected 10 requests, got {paths}")
+        check.that(
+            all(auth == "Bearer e2e-insights-token" for _, auth in InsightsApi.requests),
+            "API: every request carries the token",
+        )
+        check.not_in_log("e2e-insights-token")
+        check.done()
+
 
 # Order matters: the first case builds the binary the later `uses: ./` cases take from the cache.
 CASES = [
@@ -560,6 +667,7 @@ CASES = [
     "fallback",
     "classification",
     "drop_in_nick_fields_retry",
+    "insights_action",
 ]
 
 

@@ -39,6 +39,8 @@ mod hostile_state;
 #[cfg(target_os = "linux")]
 mod inputs;
 #[cfg(target_os = "linux")]
+mod insights;
+#[cfg(target_os = "linux")]
 mod install_platforms;
 #[cfg(target_os = "linux")]
 mod install_script;

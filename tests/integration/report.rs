@@ -19,6 +19,7 @@ fn the_actions_log_of_a_recovered_step() {
         .run();
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\b\d+(\.\d+)?s\b", "[time]");
+    settings.add_filter(r#""(lost_s|recovery_s)":[0-9.]+"#, r#""$1":[seconds]"#);
     settings.bind(|| insta::assert_snapshot!(out.stdout));
     assert_eq!(out.output("outcome"), "recovered");
 }
@@ -162,6 +163,7 @@ fn a_fallback_rescues_the_step_with_a_notice() {
         "unit",
         "the fallback's runner files are committed"
     );
+    // One rescue notice (the step's result notice comes beside it).
     assert_eq!(
         lines_starting(
             &out.stdout,
@@ -171,6 +173,7 @@ fn a_fallback_rescues_the_step_with_a_notice() {
         "{}",
         out.stdout
     );
+    assert_eq!(lines_starting(&out.stdout, "::notice::Step result: "), 1);
     assert!(
         out.stdout
             .contains("::group::Fallback: echo unit tests passed")
