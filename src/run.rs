@@ -761,10 +761,14 @@ fn log_problems<O>(log: &mut Log, number: u32, attempt: &exec::Attempt<O>) {
             "Stopped processes left running by attempt {number}."
         ));
     }
-    if attempt.output_left_behind {
-        log.line(&format!(
+    match attempt.output_left_behind {
+        Some(exec::LeftBehind::Escaped) => log.line(&format!(
             "A process that left the group of attempt {number} (setsid) still holds its output open: stopped waiting for it."
-        ));
+        )),
+        Some(exec::LeftBehind::Stuck) => log.warning(&format!(
+            "the output of attempt {number} could not all be passed on (nothing reads recover's output): stopped waiting for it"
+        )),
+        Some(exec::LeftBehind::Cancelled) | None => {}
     }
 }
 

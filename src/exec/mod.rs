@@ -42,6 +42,12 @@ use stream::{Observer, Progress, Relayed, Stream, Tail};
 /// running attempt is waited on, never polled.
 const STOP_POLL: Duration = Duration::from_millis(20);
 
+/// When the command has exited and processes of its group live on, how long they get to leave
+/// the group or end before they are stopped. `setsid server &` as a command's last line forks a
+/// process that is still in the group until `setsid` runs in it: stopping it at once would kill
+/// the server before it ever left. A command without leftovers never waits for this.
+const LEFTOVER_SETTLE: Duration = Duration::from_millis(250);
+
 /// After SIGKILL, how long to wait for the kernel to remove the group's processes.
 const KILL_SETTLE: Duration = Duration::from_secs(2);
 
@@ -109,9 +115,20 @@ pub struct Attempt<O> {
     /// A relay could not get a thread of its own and ran on recover's main thread instead (the
     /// cause, e.g. a process limit).
     pub relay_fallback: Option<String>,
-    /// A stream's pipe was still held open, after the group was gone, by a process that left
-    /// the group: its relay was left behind (its tail and findings are missing).
-    pub output_left_behind: bool,
+    /// Why a stream's relay was left behind (its tail and findings are then missing), if one
+    /// was.
+    pub output_left_behind: Option<LeftBehind>,
+}
+
+/// Why recover stopped waiting for a stream's relay once the attempt's group was gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftBehind {
+    /// A process that left the group (`setsid`) still held the pipe open.
+    Escaped,
+    /// The relay could not pass on what the group wrote: nothing reads recover's own output.
+    Stuck,
+    /// recover was cancelled while it waited.
+    Cancelled,
 }
 
 impl<O> Attempt<O> {
@@ -188,7 +205,7 @@ pub async fn run<O: Observer + 'static>(
         () = time_out => (None, Ending::TimedOut),
         signal = cancel.cancelled() => (None, Ending::Cancelled(signal)),
     };
-    let stopped_leftovers = ending == Ending::Exited && !group.is_empty();
+    let stopped_leftovers = ending == Ending::Exited && !settles(group).await;
     let status = if ending == Ending::Exited && !stopped_leftovers {
         status
     } else {
@@ -210,7 +227,7 @@ pub async fn run<O: Observer + 'static>(
         stopped_leftovers,
         spawn_error: None,
         relay_fallback,
-        output_left_behind: out_behind || err_behind,
+        output_left_behind: out_behind.or(err_behind),
     }
 }
 
@@ -268,7 +285,21 @@ fn spawn_failed<O>(spec: &AttemptSpec, error: &io::Error, start: Instant) -> Att
         stopped_leftovers: false,
         spawn_error: Some(message),
         relay_fallback: None,
-        output_left_behind: false,
+        output_left_behind: None,
+    }
+}
+
+/// Whether the group empties within [`LEFTOVER_SETTLE`] of the command's exit.
+async fn settles(group: Group) -> bool {
+    let until = Instant::now() + LEFTOVER_SETTLE;
+    loop {
+        if group.is_empty() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        sleep(STOP_POLL).await;
     }
 }
 
@@ -426,10 +457,10 @@ impl<O> RunningRelay<O> {
     /// [`DRAIN_IDLE`]. Cancellation cuts the wait short, unless the attempt was ended by that
     /// cancellation: its last output is drained as any other's. Returns the relay's result,
     /// and whether it was left behind.
-    async fn finish(mut self, cancel: &mut Cancel) -> (Option<Relayed<O>>, bool) {
+    async fn finish(mut self, cancel: &mut Cancel) -> (Option<Relayed<O>>, Option<LeftBehind>) {
         let owed = self.owed();
         let Some(mut done) = self.done.take() else {
-            return (None, false);
+            return (None, None);
         };
         let cancelled_before = cancel.signal().is_some();
         let mut owed_relayed_at = None;
@@ -437,10 +468,9 @@ impl<O> RunningRelay<O> {
         let mut idle = Duration::ZERO;
         loop {
             tokio::select! {
-                result = &mut done => return (result.ok().and_then(Result::ok), false),
+                result = &mut done => return (result.ok().and_then(Result::ok), None),
                 _ = cancel.cancelled(), if !cancelled_before => {
-                    tracing::debug!("cancelled while draining the output");
-                    return (None, true);
+                    return (None, Some(LeftBehind::Cancelled));
                 }
                 () = sleep(STOP_POLL * 5) => {
                     let now = self.progress.relayed.load(Ordering::Relaxed);
@@ -450,15 +480,15 @@ impl<O> RunningRelay<O> {
                         seen = now;
                         idle = Duration::ZERO;
                     }
-                    let give_up = if now < owed {
-                        idle >= DRAIN_STALL
+                    if now < owed {
+                        if idle >= DRAIN_STALL {
+                            return (None, Some(LeftBehind::Stuck));
+                        }
                     } else {
                         let since = *owed_relayed_at.get_or_insert_with(Instant::now);
-                        idle >= DRAIN_IDLE || since.elapsed() >= DRAIN_GRACE
-                    };
-                    if give_up {
-                        tracing::debug!("output pipe held open by a process outside the attempt's group");
-                        return (None, true);
+                        if idle >= DRAIN_IDLE || since.elapsed() >= DRAIN_GRACE {
+                            return (None, Some(LeftBehind::Escaped));
+                        }
                     }
                 }
             }

@@ -303,11 +303,91 @@ fn a_closed_downstream_does_not_kill_the_command_or_recover() {
     assert_eq!(outputs["outcome"], "success");
 }
 
+#[test]
+fn a_full_disk_downstream_does_not_disturb_the_command() {
+    // recover's stdout is /dev/full: every write fails with ENOSPC. The command still runs to
+    // its end, and recover says once that the output could not be passed on.
+    let test = Test::new().args([
+        "--max-attempts",
+        "1",
+        "--command",
+        "head -c 5000000 /dev/zero; echo finished >&2",
+    ]);
+    let dir = test.path().to_owned();
+    let output = test
+        .command()
+        .stdin(Stdio::null())
+        .stdout(
+            fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("finished"), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot pass on the output").count(),
+        1,
+        "{stderr}"
+    );
+    let outputs =
+        crate::support::parse_outputs(&fs::read_to_string(dir.join("github_output")).unwrap());
+    assert_eq!(outputs["outcome"], "success");
+}
+
+#[test]
+fn a_downstream_that_never_reads_cannot_hold_a_timed_out_step() {
+    // Nothing reads recover's stdout: the relay blocks, then the command on its full pipe. The
+    // timeout stops the command, and the bytes it left can never be passed on: recover stops
+    // waiting for them (a warning says so) instead of hanging with its reader.
+    let test = Test::new().args([
+        "--max-attempts",
+        "1",
+        "--timeout-seconds",
+        "1",
+        "--command",
+        "head -c 5000000 /dev/zero",
+    ]);
+    let dir = test.path().to_owned();
+    let mut child = test
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let unread = child.stdout.take();
+    let ended = wait_until(Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+    }
+    drop(unread);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(ended, "recover hung with its reader: {stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("could not all be passed on").count(),
+        1,
+        "{stderr}"
+    );
+    let outputs =
+        crate::support::parse_outputs(&fs::read_to_string(dir.join("github_output")).unwrap());
+    assert_eq!(outputs["outcome"], "failure");
+}
+
 // --- Processes ------------------------------------------------------------------------------
 
 /// A daemon that leaves the attempt's group and ticks into the step's output.
-const TICKER: &str =
-    r"setsid bash -c 'echo $$ > ticker.pid; while :; do echo tick; sleep .3; done' &";
+/// The command goes on once the daemon has left the group (until then, it is a leftover that
+/// the attempt's end would stop).
+const TICKER: &str = r"setsid bash -c 'echo $$ > ticker.pid; while :; do echo tick; sleep .3; done' &
+until [ -s ticker.pid ]; do sleep 0.05; done";
 
 #[test]
 fn an_escaped_writer_after_a_passing_command_ends_the_step_in_seconds() {
@@ -385,10 +465,12 @@ fn sigterm_ends_a_step_whose_pipe_an_escaped_writer_holds() {
 #[test]
 fn a_server_started_with_setsid_outlives_the_step_that_ends() {
     // The README's advice: `setsid` with its own output keeps a server running after the
-    // step; the step itself ends as soon as the command does.
+    // step; the step itself ends as soon as the command does. The server leaves the group a
+    // moment after the command has exited (as `setsid` on a busy machine can): it used to be
+    // stopped as a leftover before it got there.
     let out = Test::new()
         .args(["--max-attempts", "1", "--command"])
-        .arg("setsid bash -c 'echo $$ > server.pid; exec sleep 60' > server.log 2>&1 < /dev/null &\necho started")
+        .arg("(sleep 0.05; exec setsid bash -c 'echo $$ > server.pid; exec sleep 60') > server.log 2>&1 < /dev/null &\necho started")
         .run();
     check(&out, 0, "success", b"started\n");
     assert!(wait_for_file(
