@@ -122,12 +122,12 @@ fn sixteen_mib_of_random_bytes_and_a_failure_are_classified_by_the_exit() {
 }
 
 #[test]
-fn a_32_mb_line_with_no_newline_passes_whole() {
+fn a_16_mb_line_with_no_newline_passes_whole() {
     let out = Test::new()
         .args(["--max-attempts", "1", "--command"])
-        .arg("head -c 32000000 /dev/zero | tr '\\0' x")
+        .arg("head -c 16000000 /dev/zero | tr '\\0' x")
         .run();
-    check(&out, 0, "success", &vec![b'x'; 32_000_000]);
+    check(&out, 0, "success", &vec![b'x'; 16_000_000]);
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn a_child_that_closes_its_stdout_early_is_not_disturbed() {
 fn a_stderr_flood_passes_whole_next_to_a_quiet_stdout() {
     let mut flood = Vec::new();
     let mut i = 0u64;
-    while flood.len() < 24_000_000 {
+    while flood.len() < 12_000_000 {
         flood.extend_from_slice(format!("WARN {i} retrying request to registry\n").as_bytes());
         i += 1;
     }
@@ -251,8 +251,8 @@ fn a_stderr_flood_passes_whole_next_to_a_quiet_stdout() {
 
 #[test]
 fn both_streams_flooded_at_once_lose_nothing() {
-    let a = noise(6_000_000, 3);
-    let b = noise(6_000_000, 4);
+    let a = noise(1_000_000, 3);
+    let b = noise(1_000_000, 4);
     let out = Test::new()
         .file("a", &a)
         .file("b", &b)
@@ -595,7 +595,7 @@ fn as_limited_user(test: Test, uid: u32, nproc: u32) -> Option<Output> {
 fn a_process_limit_that_refuses_the_relay_threads_loses_no_byte() {
     // Two processes for the user: recover's main thread and the command. The relay threads
     // are refused (EAGAIN): the pipes used to be dropped and `cat` died of SIGPIPE.
-    let blob = noise(3_000_000, 5);
+    let blob = noise(1_000_000, 5);
     let test = Test::new().file("blob", &blob).args([
         "--max-attempts",
         "1",
