@@ -803,10 +803,14 @@ fn log_problems<O>(log: &mut Log, number: u32, attempt: &exec::Attempt<O>) {
             "Stopped processes left running by attempt {number}."
         ));
     }
-    if attempt.output_left_behind {
-        log.line(&format!(
+    match attempt.output_left_behind {
+        Some(exec::LeftBehind::Escaped) => log.line(&format!(
             "A process that left the group of attempt {number} (setsid) still holds its output open: stopped waiting for it."
-        ));
+        )),
+        Some(exec::LeftBehind::Stuck) => log.warning(&format!(
+            "the output of attempt {number} could not all be passed on (nothing reads recover's output): stopped waiting for it"
+        )),
+        Some(exec::LeftBehind::Cancelled) | None => {}
     }
 }
 
@@ -1121,6 +1125,65 @@ mod tests {
         assert_eq!(time.slept(), secs(&[10, 20]));
         assert_eq!(result.attempts.len(), 3);
         assert_eq!(result.give_up, Some(GiveUp::Deadline));
+    }
+
+    /// Classifies by rules whose observer panics on the first chunk it sees.
+    struct Panicky;
+    struct Boom;
+    impl Observer for Boom {
+        fn observe(&mut self, _chunk: &[u8]) {
+            panic!("boom in the observer");
+        }
+    }
+    impl Classifier for Panicky {
+        type Observer = Boom;
+        fn observer(&self, _stream: Stream) -> Boom {
+            Boom
+        }
+        fn classify(&self, found: [Option<Boom>; 2], facts: &ExitFacts) -> Classification {
+            assert!(
+                found.iter().all(Option::is_none),
+                "a failed observer was used"
+            );
+            Classification::from_exit(facts)
+        }
+    }
+
+    #[test]
+    fn an_observer_that_panics_leaves_the_attempt_to_its_exit_code_with_one_warning() {
+        let argv = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo x >&2; echo y >&2; exit 3".into(),
+        ];
+        let inputs = RawInputs::from_pairs([("max_attempts", "1")]);
+        let plan = Plan::from_inputs(&inputs, argv).unwrap();
+        let time = FakeTime::new();
+        let dir = tempfile::tempdir().unwrap();
+        let env = BaseEnv::new(std::env::vars_os());
+        let (mut log, text) = Log::capture(false);
+        let (_tx, mut cancel) = Cancel::manual();
+        let ctx = Context {
+            env: &env,
+            work_dir: &WorkDir::new(dir.path().to_path_buf()),
+            classifier: &Panicky,
+            clock: &time,
+            sleeper: &time,
+            waits: plan.policy.waits.waits_seeded(0),
+            log: &mut log,
+            shared: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(run(&plan, ctx, &mut cancel));
+        assert_eq!(result.outcome, Outcome::Failure);
+        assert_eq!(result.attempts[0].exit_code, 3);
+        let text = String::from_utf8_lossy(&text.lock().unwrap()).into_owned();
+        assert_eq!(text.matches("could not be classified").count(), 1, "{text}");
+        assert!(text.contains("boom in the observer"), "{text}");
+        assert!(text.contains("by its exit code alone"), "{text}");
     }
 
     #[test]

@@ -43,6 +43,12 @@ use stream::{Observer, Progress, Relayed, Stream, Tail};
 /// running attempt is waited on, never polled.
 const STOP_POLL: Duration = Duration::from_millis(20);
 
+/// When the command has exited and processes of its group live on, how long they get to leave
+/// the group or end before they are stopped. `setsid server &` as a command's last line forks a
+/// process that is still in the group until `setsid` runs in it: stopping it at once would kill
+/// the server before it ever left. A command without leftovers never waits for this.
+const LEFTOVER_SETTLE: Duration = Duration::from_millis(250);
+
 /// After SIGKILL, how long to wait for the kernel to remove the group's processes.
 const KILL_SETTLE: Duration = Duration::from_secs(2);
 
@@ -110,9 +116,20 @@ pub struct Attempt<O> {
     /// A relay could not get a thread of its own and ran on recover's main thread instead (the
     /// cause, e.g. a process limit).
     pub relay_fallback: Option<String>,
-    /// A stream's pipe was still held open, after the group was gone, by a process that left
-    /// the group: its relay was left behind (its tail and findings are missing).
-    pub output_left_behind: bool,
+    /// Why a stream's relay was left behind (its tail and findings are then missing), if one
+    /// was.
+    pub output_left_behind: Option<LeftBehind>,
+}
+
+/// Why recover stopped waiting for a stream's relay once the attempt's group was gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftBehind {
+    /// A process that left the group (`setsid`) still held the pipe open.
+    Escaped,
+    /// The relay could not pass on what the group wrote: nothing reads recover's own output.
+    Stuck,
+    /// recover was cancelled while it waited.
+    Cancelled,
 }
 
 impl<O> Attempt<O> {
@@ -195,7 +212,7 @@ pub async fn run<O: Observer + 'static>(
     if ending == Ending::Exited {
         kill(&mut child, group);
     }
-    let stopped_leftovers = ending == Ending::Exited && !group.is_empty();
+    let stopped_leftovers = ending == Ending::Exited && !settles(group).await;
     let status = if ending == Ending::Exited && !stopped_leftovers {
         status
     } else {
@@ -217,7 +234,7 @@ pub async fn run<O: Observer + 'static>(
         stopped_leftovers,
         spawn_error: None,
         relay_fallback,
-        output_left_behind: out_behind || err_behind,
+        output_left_behind: out_behind.or(err_behind),
     }
 }
 
@@ -284,7 +301,21 @@ fn spawn_failed<O>(spec: &AttemptSpec, error: &io::Error, start: Instant) -> Att
         stopped_leftovers: false,
         spawn_error: Some(message),
         relay_fallback: None,
-        output_left_behind: false,
+        output_left_behind: None,
+    }
+}
+
+/// Whether the group empties within [`LEFTOVER_SETTLE`] of the command's exit.
+async fn settles(group: Group) -> bool {
+    let until = Instant::now() + LEFTOVER_SETTLE;
+    loop {
+        if group.is_empty() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        sleep(STOP_POLL).await;
     }
 }
 
@@ -442,10 +473,10 @@ impl<O> RunningRelay<O> {
     /// [`DRAIN_IDLE`]. Cancellation cuts the wait short, unless the attempt was ended by that
     /// cancellation: its last output is drained as any other's. Returns the relay's result,
     /// and whether it was left behind.
-    async fn finish(mut self, cancel: &mut Cancel) -> (Option<Relayed<O>>, bool) {
+    async fn finish(mut self, cancel: &mut Cancel) -> (Option<Relayed<O>>, Option<LeftBehind>) {
         let owed = self.owed();
         let Some(mut done) = self.done.take() else {
-            return (None, false);
+            return (None, None);
         };
         let cancelled_before = cancel.signal().is_some();
         let mut owed_relayed_at = None;
@@ -453,10 +484,9 @@ impl<O> RunningRelay<O> {
         let mut idle = Duration::ZERO;
         loop {
             tokio::select! {
-                result = &mut done => return (result.ok().and_then(Result::ok), false),
+                result = &mut done => return (result.ok().and_then(Result::ok), None),
                 _ = cancel.cancelled(), if !cancelled_before => {
-                    tracing::debug!("cancelled while draining the output");
-                    return (None, true);
+                    return (None, Some(LeftBehind::Cancelled));
                 }
                 () = sleep(STOP_POLL * 5) => {
                     let now = self.progress.relayed.load(Ordering::Relaxed);
@@ -466,15 +496,15 @@ impl<O> RunningRelay<O> {
                         seen = now;
                         idle = Duration::ZERO;
                     }
-                    let give_up = if now < owed {
-                        idle >= DRAIN_STALL
+                    if now < owed {
+                        if idle >= DRAIN_STALL {
+                            return (None, Some(LeftBehind::Stuck));
+                        }
                     } else {
                         let since = *owed_relayed_at.get_or_insert_with(Instant::now);
-                        idle >= DRAIN_IDLE || since.elapsed() >= DRAIN_GRACE
-                    };
-                    if give_up {
-                        tracing::debug!("output pipe held open by a process outside the attempt's group");
-                        return (None, true);
+                        if idle >= DRAIN_IDLE || since.elapsed() >= DRAIN_GRACE {
+                            return (None, Some(LeftBehind::Escaped));
+                        }
                     }
                 }
             }
@@ -539,4 +569,63 @@ fn clone_handle(handle: &impl std::os::fd::AsFd) -> io::Result<File> {
 #[cfg(windows)]
 fn clone_handle(handle: &impl std::os::windows::io::AsHandle) -> io::Result<File> {
     Ok(File::from(handle.as_handle().try_clone_to_owned()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A relay that never ends and passes on a byte every 20 ms, as one whose pipe a process
+    /// outside the group keeps writing to; what `finish` returned, and after how long.
+    fn drain_of_an_endless_relay(cancel_after: Option<Duration>) -> (Option<LeftBehind>, Duration) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (tx, rx) = oneshot::channel::<io::Result<Relayed<()>>>();
+            let progress = Arc::new(Progress::default());
+            let relay = RunningRelay {
+                done: Some(rx),
+                progress: Arc::clone(&progress),
+                pipe: None,
+                fallback: None,
+            };
+            let writer = tokio::spawn(async move {
+                loop {
+                    sleep(Duration::from_millis(20)).await;
+                    progress.taken.fetch_add(1, Ordering::Relaxed);
+                    progress.relayed.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let (cancel_tx, mut cancel) = Cancel::manual();
+            if let Some(after) = cancel_after {
+                tokio::spawn(async move {
+                    sleep(after).await;
+                    let _ = cancel_tx.send(Some(15));
+                });
+            }
+            let start = Instant::now();
+            let (relayed, left) = relay.finish(&mut cancel).await;
+            writer.abort();
+            drop(tx);
+            assert!(relayed.is_none());
+            (left, start.elapsed())
+        })
+    }
+
+    #[test]
+    fn bytes_that_keep_coming_after_the_group_is_gone_get_a_bounded_grace() {
+        let (left, took) = drain_of_an_endless_relay(None);
+        assert_eq!(left, Some(LeftBehind::Escaped));
+        assert!(took >= DRAIN_GRACE, "{took:?}");
+        assert!(took < DRAIN_GRACE * 3, "{took:?}");
+    }
+
+    #[test]
+    fn a_cancellation_during_the_drain_ends_it_at_once() {
+        let (left, took) = drain_of_an_endless_relay(Some(Duration::from_millis(100)));
+        assert_eq!(left, Some(LeftBehind::Cancelled));
+        assert!(took < DRAIN_GRACE, "{took:?}");
+    }
 }

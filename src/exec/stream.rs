@@ -944,6 +944,29 @@ mod tests {
     }
 
     #[test]
+    fn the_relay_without_a_thread_passes_every_byte_and_fences_its_observer() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(700_003).collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let progress = Progress::default();
+        let mut out = Vec::new();
+        let observer = PanicsAfter {
+            seen: 0,
+            after: 100_000,
+        };
+        let relayed = runtime
+            .block_on(relay_async(&input[..], &mut out, observer, 1000, &progress))
+            .unwrap();
+        assert!(out == input, "the bytes came out changed");
+        assert!(relayed.observer.is_none());
+        assert!(relayed.observer_failure.is_some());
+        assert_eq!(relayed.tail.to_vec(), &input[input.len() - 1000..]);
+        assert_eq!(progress.relayed.load(Ordering::Relaxed), input.len() as u64);
+        assert_eq!(progress.taken.load(Ordering::Relaxed), input.len() as u64);
+    }
+
+    #[test]
     fn a_broken_writer_does_not_stop_reading() {
         let input = vec![b'x'; 200_000];
         let progress = Progress::default();
