@@ -223,7 +223,7 @@ def main():
         ("curl-404", "curl", f"curl -sS -f {H}/s404/x", "permanent", "not-found"),
         ("curl-401", "curl", f"curl -sS -f {H}/s401/x", "permanent", "auth-failed"),
         ("curl-403", "curl", f"curl -sS -f {H}/s403/x", "permanent", "auth-failed"),
-        ("curl-hang", "curl", f"curl -sS -m 2 http://127.0.0.1:{HANG}/", "network", "connection-timeout"),
+        ("curl-hang", "curl", f"curl -sS -m 2 http://127.0.0.1:{HANG}/", "timeout", "tool-timeout"),
         ("curl-reset", "curl", f"curl -sS http://127.0.0.1:{RESET}/", "network", "connection-reset"),
         ("curl-empty-reply", "curl", f"curl -sS {H}/empty/x", "network", "connection-reset"),
         ("curl-truncated", "curl", f"curl -sS {H}/trunc/x -o /dev/null", "network", "network-unreachable"),
@@ -331,7 +331,7 @@ def main():
         ("apt-bad-flag", "apt", "apt-get --nosuch-flag update", "permanent", "bad-flag"),
         ("dpkg-lock", "dpkg", f"dpkg --admindir={W}/dpkg-admin --configure -a", "transient", "apt-dpkg-lock"),
         # docker and kubectl
-        ("docker-no-daemon", "docker", f"DOCKER_HOST=tcp://127.0.0.1:{DEAD} docker pull alpine:3", "transient", "http-5xx"),
+        ("docker-no-daemon", "docker", f"DOCKER_HOST=tcp://127.0.0.1:{DEAD} docker pull alpine:3", "permanent", "not-configured"),
         ("docker-bad-flag", "docker", "docker pull --nosuch-flag alpine", "permanent", "bad-flag"),
         ("kubectl-refused", "kubectl", f"{kubectl} --server http://127.0.0.1:{DEAD} get pods", "network", "connection-refused"),
         ("kubectl-503", "kubectl", f"{kubectl} --server {H}/s503 get pods", "transient", "http-5xx"),

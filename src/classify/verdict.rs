@@ -1,41 +1,203 @@
-//! The verdict on an attempt: which rule wins, given what the matchers found and how the attempt
-//! ended.
+//! The verdict on an attempt: weighs the evidence — how the attempt ended and every rule that
+//! matched a line — and says which piece decided.
 //!
-//! In: the [`Found`] of each stream and the [`ExitFacts`]. Out: a [`Classification`]. Pure: no
-//! clock, no disk, so the engine can call it anywhere and tests need no setup.
+//! In: the [`Found`] of each stream and the [`ExitFacts`]. Out: an [`Evidence`], whose
+//! [`Classification`] is the verdict. Pure: no clock, no disk, so the engine can call it
+//! anywhere and tests need no setup.
+//!
+//! The order of the steps is the evidence model of `docs/rules.md`:
+//! 1. the user's cause rules (they know their commands better than any built-in rule);
+//! 2. facts of the exit that leave no doubt: recover's own time limit, `timeout(1)`'s 124, the
+//!    shell's 126 (not executable) and 127 (not found);
+//! 3. the built-in cause rules, in priority order;
+//! 4. a kill (`SIGKILL`, 137): most often the kernel's out-of-memory killer;
+//! 5. symptom rules (a test failed, a step exited non-zero), the user's first;
+//! 6. nothing: `unknown`.
+//!
+//! A symptom says what failed, a cause why; so a connection error printed inside a failing test
+//! makes the failure `network`, and a 429 printed before pip's "no matching distribution" makes
+//! it `rate_limit`, wherever these lines are in the log.
 
 use super::matcher::{Found, Hit};
-use super::rules::{Rule, Rules};
-use super::{Classification, ExitFacts};
+use super::rules::{Origin, Rule, Rules};
+use super::{Category, Classification, ExitFacts, Severity};
+use crate::exec::stream::Stream;
 
 /// The longest matched line a classification carries, in bytes, for the report and outputs.
 pub const MAX_REPORTED_LINE: usize = 1024;
 
+/// Exit code of `timeout(1)` (and of GNU `timeout --kill-after`'s first signal) when the time
+/// limit stopped the command.
+pub const EXIT_TIMEOUT: i32 = 124;
+
+/// What decided a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decider {
+    /// A rule that names a cause: the user's or a built-in one.
+    Cause(usize),
+    /// A rule that names a symptom, because no cause rule matched.
+    Symptom(usize),
+    /// recover stopped the attempt when its time ran out.
+    TimedOut,
+    /// Exit code 124: `timeout(1)` stopped the command.
+    TimeoutExit,
+    /// Exit code 126 or 127: the command is not executable or not found.
+    NotRunnable,
+    /// `SIGKILL` (or 137): killed from outside, most often by the out-of-memory killer.
+    Killed,
+    /// No evidence.
+    Nothing,
+}
+
+impl Decider {
+    /// Why this piece of evidence decided, in a sentence for `recover classify --explain`.
+    #[must_use]
+    pub fn describe(self, rules: &Rules) -> String {
+        let name = |i: usize| &rules.rules()[i].name;
+        match self {
+            Decider::Cause(i) => format!("rule {} names a cause", name(i)),
+            Decider::Symptom(i) => {
+                format!("rule {} names a symptom, and no cause rule matched", name(i))
+            }
+            Decider::TimedOut => "the time limit stopped the attempt".to_string(),
+            Decider::TimeoutExit => "exit code 124: timeout(1) stopped the command".to_string(),
+            Decider::NotRunnable => {
+                "exit code 126/127: the command is not executable or not found".to_string()
+            }
+            Decider::Killed => {
+                "killed by SIGKILL (137), most often the out-of-memory killer".to_string()
+            }
+            Decider::Nothing => "no rule matched and the exit code says nothing".to_string(),
+        }
+    }
+}
+
+/// One rule that matched a line of the attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The rule's index in priority order.
+    pub rule: usize,
+    /// The stream of the line.
+    pub stream: Stream,
+    /// The first line that matched it.
+    pub hit: Hit,
+}
+
+/// Everything the verdict weighed, and the verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// Every rule whose exit requirements hold and that matched a line (or needs none), in
+    /// priority order.
+    pub matched: Vec<Matched>,
+    /// What decided.
+    pub decider: Decider,
+    /// The verdict.
+    pub classification: Classification,
+}
+
 impl Rules {
-    /// Classifies a finished attempt: the first rule in priority order whose matchers all hold
-    /// wins, across both streams; with no such rule, [`Classification::from_exit`] decides.
-    ///
-    /// A rule's wait hint comes from whichever stream captured one for that rule.
+    /// Classifies a finished attempt; see the module documentation for the order of evidence.
     #[must_use]
     pub fn classify(&self, found: &[Found], facts: &ExitFacts) -> Classification {
-        for (index, rule) in self.rules.iter().enumerate() {
-            if !exit_holds(rule, facts) {
-                continue;
-            }
-            let hit = first_hit(found, index);
-            if !rule.patterns.is_empty() && hit.is_none() {
-                continue;
-            }
-            return Classification {
+        self.weigh(found, facts).classification
+    }
+
+    /// Classifies a finished attempt and keeps the evidence, for `recover classify --explain`.
+    #[must_use]
+    pub fn weigh(&self, found: &[Found], facts: &ExitFacts) -> Evidence {
+        let holds: Vec<(usize, Option<Matched>)> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| exit_holds(rule, facts))
+            .filter_map(|(index, rule)| {
+                let hit = first_hit(found, index);
+                (rule.patterns.is_empty() || hit.is_some()).then_some((index, hit))
+            })
+            .collect();
+        let user = |i: usize| !matches!(self.rules[i].origin, Origin::Builtin);
+        let cause = |&&(i, _): &&(usize, Option<Matched>)| !self.rules[i].symptom;
+        let decider = holds
+            .iter()
+            .filter(cause)
+            .find(|(i, _)| user(*i))
+            .map(|(i, _)| Decider::Cause(*i))
+            .or_else(|| exit_decider(facts))
+            .or_else(|| holds.iter().find(cause).map(|(i, _)| Decider::Cause(*i)))
+            .or_else(|| killed(facts).then_some(Decider::Killed))
+            .or_else(|| holds.first().map(|(i, _)| Decider::Symptom(*i)))
+            .unwrap_or(Decider::Nothing);
+        let by_rule = |index: usize| {
+            let rule = &self.rules[index];
+            let hit = holds
+                .iter()
+                .find(|(i, _)| *i == index)
+                .and_then(|(_, m)| m.as_ref());
+            Classification {
                 category: rule.category,
                 severity: rule.severity,
                 retryable: rule.retryable,
                 rule: Some(rule.name.clone()),
-                line: hit.map(|h| bounded(&h.line)),
+                line: hit.map(|m| bounded(&m.hit.line)),
                 wait_hint: found.iter().find_map(|f| f.wait(index)),
-            };
+            }
+        };
+        let classification = match decider {
+            Decider::Cause(index) | Decider::Symptom(index) => by_rule(index),
+            _ => {
+                // A rule that agrees with the exit names the failure and shows its line.
+                let exit = Classification::from_exit(facts);
+                holds
+                    .iter()
+                    .find(|(i, _)| self.rules[*i].category == exit.category)
+                    .map_or(exit, |(i, _)| by_rule(*i))
+            }
+        };
+        Evidence {
+            matched: holds.into_iter().filter_map(|(_, m)| m).collect(),
+            decider,
+            classification,
         }
-        Classification::from_exit(facts)
+    }
+}
+
+/// The exit facts that outweigh every built-in rule.
+fn exit_decider(facts: &ExitFacts) -> Option<Decider> {
+    if facts.timed_out {
+        Some(Decider::TimedOut)
+    } else if facts.signal.is_none() && facts.exit_code == EXIT_TIMEOUT {
+        Some(Decider::TimeoutExit)
+    } else if facts.signal.is_none() && matches!(facts.exit_code, 126 | 127) {
+        Some(Decider::NotRunnable)
+    } else {
+        None
+    }
+}
+
+fn killed(facts: &ExitFacts) -> bool {
+    facts.signal == Some(9) || (facts.signal.is_none() && facts.exit_code == 137)
+}
+
+impl Classification {
+    /// The verdict when no rule decided: a timeout (recover's limit, or `timeout(1)`'s 124) is
+    /// `timeout`, a SIGKILL (137) is `resource` (most often the kernel's out-of-memory killer),
+    /// 126 and 127 (not executable, not found) are `permanent`, and anything else is `unknown`.
+    #[must_use]
+    pub fn from_exit(facts: &ExitFacts) -> Classification {
+        let (category, severity) = match exit_decider(facts) {
+            Some(Decider::TimedOut | Decider::TimeoutExit) => (Category::Timeout, Severity::Medium),
+            Some(_) => (Category::Permanent, Severity::High),
+            None if killed(facts) => (Category::Resource, Severity::High),
+            None => (Category::Unknown, Severity::Medium),
+        };
+        Classification {
+            category,
+            severity,
+            retryable: category.is_retryable_by_default(),
+            rule: None,
+            line: None,
+            wait_hint: None,
+        }
     }
 }
 
@@ -52,11 +214,17 @@ fn exit_holds(rule: &Rule, facts: &ExitFacts) -> bool {
 
 /// The earliest hit of a rule across streams (stderr and stdout are not ordered against each
 /// other, so the lower line number is as good a tie-break as any, and a stable one).
-fn first_hit(found: &[Found], index: usize) -> Option<&Hit> {
+fn first_hit(found: &[Found], index: usize) -> Option<Matched> {
     found
         .iter()
-        .filter_map(|f| f.hit(index))
-        .min_by_key(|h| h.line_number)
+        .filter_map(|f| {
+            f.hit(index).map(|hit| Matched {
+                rule: index,
+                stream: f.stream,
+                hit: hit.clone(),
+            })
+        })
+        .min_by_key(|m| m.hit.line_number)
 }
 
 /// Cuts a line to [`MAX_REPORTED_LINE`] bytes at a character boundary.

@@ -1,0 +1,103 @@
+//! CI line decorations: what runners and build tools print before a tool's own text.
+//!
+//! A compiler prints `main.c:3:5: error: ...`; in a CI log the same line reads
+//! `2024-05-01T10:00:00.1Z ##[error]main.c:3:5: error: ...`, `#12 3.4 main.c:...` (BuildKit),
+//! `web> main.c:...` (a workspace runner's prefix), `[build] main.c:...` or begins with colour
+//! codes. A rule anchored with `^` would miss all of these. So a `^` that starts a pattern is
+//! read as "the start of the line's text": the start of the line followed by any number of
+//! decorations. The rewrite happens when a pattern is compiled (here for user rules, in
+//! `build.rs` for the built-in ones), so the matcher itself never copies or alters a line.
+
+/// One decoration, as a regex alternative. Each is bounded and ends in a separator, so that a
+/// decoration can never swallow the text a pattern is after.
+const DECORATIONS: &[&str] = &[
+    // ANSI colour and cursor codes (GitLab's `\e[0K`, coloured test runners).
+    r"\x1b\[[0-9;?]*[A-Za-z]",
+    // Indentation.
+    r"[ \t]+",
+    // Timestamps: GitHub Actions' `2024-05-01T10:00:00.1234567Z `, log4j's `2024-05-01 10:00:00,123 `.
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?:? ",
+    // Clock times: `07:27:58 `, `10:00:00.123: `.
+    r"\d\d:\d\d:\d\d(?:[.,]\d+)?:? ",
+    // Bracketed tags: `[build] `, `[12:58:37]: `, `[INFO] `, `[command]`.
+    r"\[[\w .:/@+-]{1,40}\]:? ?",
+    // GitHub Actions commands: `##[error]`, `::error file=x,line=1::`.
+    r"##\[[a-z]+\]",
+    r"::[a-z]+(?: [^:]{0,200})?::",
+    // BuildKit: `#12 3.456 `, `#12 `.
+    r"#\d+ (?:\d+\.\d+ )?",
+    // Workspace runners: `pkg> `, `web:build> `.
+    r"[\w.:@/-]{1,60}> ",
+    // Service prefixes: `web_1  | ` (docker compose), `pkg | ` (turbo).
+    r"[\w.:@/-]{1,60} +\| ",
+    // Fastlane's and other pretty printers' bullets: `▸ `, `› `, `❯ `.
+    r"(?:\xe2\x96\xb8|\xe2\x80\xba|\xe2\x9d\xaf) ",
+    // Terraform's and other boxed reports: `│ `.
+    r"\xe2\x94\x82 ?",
+    // GitLab's collapsible sections: `section_start:1712345678:build_script[collapsed=true]`.
+    r"section_(?:start|end):\d+:[\w.-]+(?:\[[^\]]{0,100}\])?",
+];
+
+/// A pattern with its leading `^` widened to allow decorations; other patterns as written.
+#[must_use]
+pub fn undecorated(pattern: &str) -> String {
+    // Flags first (`(?i)^error`): the decorations go after the anchor all the same.
+    let flags = pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.find(')').map(|end| end + 3))
+        .filter(|&end| pattern[2..end - 1].bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+        .unwrap_or(0);
+    let (head, body) = pattern.split_at(flags);
+    match body.strip_prefix('^') {
+        Some(rest) => format!("{head}^(?:{})*{rest}", DECORATIONS.join("|")),
+        None => pattern.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, line: &str) -> bool {
+        crate::classify::rules::build_regex(&undecorated(pattern))
+            .unwrap()
+            .is_match(line.as_bytes())
+    }
+
+    #[test]
+    fn an_anchored_pattern_matches_through_every_kind_of_decoration() {
+        let pattern = r"^\S+\.c:\d+:\d+: error: ";
+        for line in [
+            "main.c:3:5: error: x",
+            "  main.c:3:5: error: x",
+            "2024-05-01T10:00:00.1234567Z main.c:3:5: error: x",
+            "2024-05-01T10:00:00.1234567Z ##[error]main.c:3:5: error: x",
+            "07:27:58   main.c:3:5: error: x",
+            "[12:58:37]: ▸ main.c:3:5: error: x",
+            "#12 3.456 main.c:3:5: error: x",
+            "#12 main.c:3:5: error: x",
+            "pkg> main.c:3:5: error: x",
+            "web_1  | main.c:3:5: error: x",
+            "[build] main.c:3:5: error: x",
+            "\x1b[31mmain.c:3:5: error: x",
+            "section_start:1712345678:build\r\x1b[0Kmain.c:3:5: error: x",
+            "::error file=main.c,line=3::main.c:3:5: error: x",
+        ] {
+            assert!(matches(pattern, line), "{line:?}");
+        }
+        assert!(!matches(pattern, "see main.c:3:5: error: x for details"));
+    }
+
+    #[test]
+    fn unanchored_patterns_stay_as_written() {
+        assert_eq!(undecorated("Connection refused"), "Connection refused");
+        assert_eq!(undecorated("(?i)refused"), "(?i)refused");
+        assert_eq!(undecorated("(?:x)^y"), "(?:x)^y");
+    }
+
+    #[test]
+    fn flags_before_the_anchor_keep_their_place() {
+        assert!(undecorated("(?i)^error: ").starts_with("(?i)^(?:"));
+        assert!(matches("(?i)^error: ", "##[error]ERROR: x"));
+    }
+}
