@@ -83,8 +83,8 @@ fn load(dir: &Path) -> Vec<Sample> {
     let mut samples = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let list: Option<Vec<Sample>> = serde_saphyr::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let list: Option<Vec<Sample>> =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         samples.extend(list.unwrap_or_default());
     }
     samples

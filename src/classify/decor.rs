@@ -45,7 +45,11 @@ pub fn undecorated(pattern: &str) -> String {
     let flags = pattern
         .strip_prefix("(?")
         .and_then(|rest| rest.find(')').map(|end| end + 3))
-        .filter(|&end| pattern[2..end - 1].bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+        .filter(|&end| {
+            pattern[2..end - 1]
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b'-')
+        })
         .unwrap_or(0);
     let (head, body) = pattern.split_at(flags);
     match body.strip_prefix('^') {

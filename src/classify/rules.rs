@@ -345,7 +345,11 @@ fn compile_rule(
         exit_codes: spec.exit_codes,
         signals,
         symptom: spec.symptom,
-        patterns: spec.patterns.iter().map(|p| undecorated(&p.value)).collect(),
+        patterns: spec
+            .patterns
+            .iter()
+            .map(|p| undecorated(&p.value))
+            .collect(),
         exclude,
         wait,
         stream: spec.stream,

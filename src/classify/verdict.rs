@@ -57,7 +57,10 @@ impl Decider {
         match self {
             Decider::Cause(i) => format!("rule {} names a cause", name(i)),
             Decider::Symptom(i) => {
-                format!("rule {} names a symptom, and no cause rule matched", name(i))
+                format!(
+                    "rule {} names a symptom, and no cause rule matched",
+                    name(i)
+                )
             }
             Decider::TimedOut => "the time limit stopped the attempt".to_string(),
             Decider::TimeoutExit => "exit code 124: timeout(1) stopped the command".to_string(),
@@ -86,8 +89,8 @@ pub struct Matched {
 /// Everything the verdict weighed, and the verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
-    /// Every rule whose exit requirements hold and that matched a line (or needs none), in
-    /// priority order.
+    /// Every rule whose exit requirements hold and that matched a line, by the line it first
+    /// matched (then by priority).
     pub matched: Vec<Matched>,
     /// What decided.
     pub decider: Decider,
@@ -153,8 +156,10 @@ impl Rules {
                     .map_or(exit, |(i, _)| by_rule(*i))
             }
         };
+        let mut matched: Vec<Matched> = holds.into_iter().filter_map(|(_, m)| m).collect();
+        matched.sort_by_key(|m| (m.hit.line_number, m.rule));
         Evidence {
-            matched: holds.into_iter().filter_map(|(_, m)| m).collect(),
+            matched,
             decider,
             classification,
         }
@@ -237,4 +242,129 @@ fn bounded(line: &str) -> String {
         end -= 1;
     }
     line[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::exec::stream::Observer;
+
+    fn weigh(rules: &Arc<Rules>, log: &str, exit_code: i32, signal: Option<i32>) -> Evidence {
+        let mut m = rules.matcher(Stream::Stderr);
+        m.observe(log.as_bytes());
+        let facts = ExitFacts {
+            exit_code,
+            signal,
+            timed_out: false,
+        };
+        rules.weigh(&[m.finish()], &facts)
+    }
+
+    fn name(rules: &Rules, e: &Evidence) -> Option<String> {
+        match e.decider {
+            Decider::Cause(i) | Decider::Symptom(i) => Some(rules.rules()[i].name.clone()),
+            _ => None,
+        }
+    }
+
+    /// A cause decides over a symptom wherever each is in the log: the 429 before pip's "no
+    /// matching distribution", the refused connection inside a failing test.
+    #[test]
+    fn a_cause_outweighs_a_symptom_before_or_after_it() {
+        let rules = Arc::new(Rules::builtin());
+        let pip = "WARNING: Retrying (Retry(total=0)) after connection broken by 'ResponseError('too many 429 error responses')': /simple/six/\n\
+                   ERROR: No matching distribution found for six\n";
+        let e = weigh(&rules, pip, 1, None);
+        assert_eq!(e.classification.category, Category::RateLimit);
+        assert_eq!(e.matched.len(), 3, "every matching rule is kept: {e:?}");
+        let test = "--- FAIL: TestFetch (0.01s)\n    api_test.go:12: dial tcp 127.0.0.1:5432: connect: connection refused\nFAIL\n";
+        let e = weigh(&rules, test, 1, None);
+        assert_eq!(e.classification.category, Category::Network);
+        assert_eq!(name(&rules, &e).as_deref(), Some("connection-refused"));
+        let alone = weigh(&rules, "--- FAIL: TestAdd (0.00s)\nFAIL\n", 1, None);
+        assert_eq!(
+            alone.decider,
+            Decider::Symptom(rules_index(&rules, "go-test-failed"))
+        );
+        assert!(!alone.classification.retryable);
+    }
+
+    fn rules_index(rules: &Rules, name: &str) -> usize {
+        rules.rules().iter().position(|r| r.name == name).unwrap()
+    }
+
+    /// Exit facts outweigh the built-in rules, a kill outweighs symptoms only, and the user's
+    /// rules outweigh everything.
+    #[test]
+    fn exit_facts_kills_and_user_rules_take_their_place() {
+        let rules = Arc::new(Rules::builtin());
+        let e = weigh(
+            &rules,
+            "curl: (7) Failed to connect to x port 80: Connection refused\n",
+            124,
+            None,
+        );
+        assert_eq!(
+            (e.decider, e.classification.category),
+            (Decider::TimeoutExit, Category::Timeout)
+        );
+        let e = weigh(&rules, "bash: nope: command not found\n", 127, None);
+        assert_eq!(e.decider, Decider::NotRunnable);
+        assert_eq!(e.classification.rule.as_deref(), Some("command-not-found"));
+        let e = weigh(
+            &rules,
+            "test result: FAILED. 1 passed; 1 failed\n",
+            137,
+            None,
+        );
+        assert_eq!(
+            (e.decider, e.classification.category),
+            (Decider::Killed, Category::Resource)
+        );
+        let e = weigh(&rules, "error[E0308]: mismatched types\n", 137, None);
+        assert_eq!(
+            e.classification.category,
+            Category::Permanent,
+            "a cause outweighs a kill"
+        );
+        let e = weigh(&rules, "nothing to see\n", 1, None);
+        assert_eq!(
+            (e.decider, e.classification.category),
+            (Decider::Nothing, Category::Unknown)
+        );
+
+        let user = Arc::new(
+            Rules::load(
+                Some("rules:\n  - name: our-timeout\n    category: transient\n    exit_codes: [124]\n"),
+                None,
+            )
+            .unwrap(),
+        );
+        let e = weigh(&user, "anything\n", 124, None);
+        assert_eq!(e.classification.rule.as_deref(), Some("our-timeout"));
+        assert_eq!(e.classification.category, Category::Transient);
+    }
+
+    /// A symptom rule of the user's yields to a built-in cause, as a built-in symptom does.
+    #[test]
+    fn a_user_symptom_yields_to_a_builtin_cause() {
+        let user = Arc::new(
+            Rules::load(
+                Some("rules:\n  - name: our-suite\n    category: permanent\n    symptom: true\n    patterns: ['^SUITE FAILED']\n"),
+                None,
+            )
+            .unwrap(),
+        );
+        let e = weigh(
+            &user,
+            "SUITE FAILED\nread tcp: connection reset by peer\n",
+            1,
+            None,
+        );
+        assert_eq!(e.classification.category, Category::Network);
+        let e = weigh(&user, "SUITE FAILED\n", 1, None);
+        assert_eq!(e.classification.rule.as_deref(), Some("our-suite"));
+    }
 }

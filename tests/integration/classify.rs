@@ -133,7 +133,10 @@ fn classified_retries_an_unknown_failure_once_then_stops() {
             test = test.args(["--unknown-retries", n]);
         }
         let out = test
-            .args(["--command", "echo 'the moon is in the wrong phase' >&2; exit 3"])
+            .args([
+                "--command",
+                "echo 'the moon is in the wrong phase' >&2; exit 3",
+            ])
             .run();
         assert_eq!(out.output("total_attempts"), attempts, "{given:?}");
         assert_eq!(out.output("category"), "unknown");
