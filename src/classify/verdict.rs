@@ -8,7 +8,7 @@
 //! The order of the steps is the evidence model of `docs/rules.md`:
 //! 1. the user's cause rules (they know their commands better than any built-in rule);
 //! 2. facts of the exit that leave no doubt: recover's own time limit, `timeout(1)`'s 124, the
-//!    shell's 126 (not executable) and 127 (not found);
+//!    shell's 126 (not executable, unless a rule says the file was busy) and 127 (not found);
 //! 3. the built-in cause rules, in priority order;
 //! 4. a kill (`SIGKILL`, 137): most often the kernel's out-of-memory killer;
 //! 5. symptom rules (a test failed, a step exited non-zero), the user's first;
@@ -125,6 +125,19 @@ impl Rules {
             .filter(cause)
             .find(|(i, _)| user(*i))
             .map(|(i, _)| Decider::Cause(*i))
+            .or_else(|| {
+                // 126 is "found but cannot execute": a busy executable (ETXTBSY) is a resource
+                // problem that passes, not a permission one.
+                (facts.signal.is_none() && facts.exit_code == 126)
+                    .then(|| {
+                        holds
+                            .iter()
+                            .filter(cause)
+                            .find(|(i, _)| self.rules[*i].category == Category::Resource)
+                            .map(|(i, _)| Decider::Cause(*i))
+                    })
+                    .flatten()
+            })
             .or_else(|| exit_decider(facts))
             .or_else(|| holds.iter().find(cause).map(|(i, _)| Decider::Cause(*i)))
             .or_else(|| killed(facts).then_some(Decider::Killed))
