@@ -1,7 +1,7 @@
 //! CI line decorations: what runners and build tools print before a tool's own text.
 //!
 //! A compiler prints `main.c:3:5: error: ...`; in a CI log the same line reads
-//! `2024-05-01T10:00:00.1Z ##[error]main.c:3:5: error: ...`, `#12 3.4 main.c:...` (BuildKit),
+//! `2024-05-01T10:00:00.1Z ##[error]main.c:3:5: error: ...`, `#12 3.4 main.c:...` (`BuildKit`),
 //! `web> main.c:...` (a workspace runner's prefix), `[build] main.c:...` or begins with colour
 //! codes. A rule anchored with `^` would miss all of these. So a `^` that starts a pattern is
 //! read as "the start of the line's text": the start of the line followed by any number of
@@ -9,7 +9,7 @@
 //! `build.rs` for the built-in ones), so the matcher itself never copies or alters a line.
 
 /// The decorations, as one regex group repeated: whitespace; timestamps and clock times
-/// (`2024-05-01T10:00:00.1234567Z `, `07:27:58 `, `10:00:00,123: `); BuildKit's `#12 3.456 `
+/// (`2024-05-01T10:00:00.1234567Z `, `07:27:58 `, `10:00:00,123: `); `BuildKit`'s `#12 3.456 `
 /// and GitHub Actions' `##[error]`; bracketed tags (`[build] `, `[12:58:37]: `, `[INFO] `);
 /// ANSI colour and cursor codes (GitLab's `\e[0K`, after the `\r` of its section markers,
 /// where `^` matches too); workspace prefixes (`web> `, `web:build> `).

@@ -316,14 +316,6 @@ fn compile_rule(
     } else {
         regex(RegexField::Exclude, &spec.exclude)?;
         regex(RegexField::Wait, &spec.wait)?;
-        let widened = |list: &[Spanned<String>]| -> Vec<RuleRegex> {
-            list.iter()
-                .map(|p| {
-                    RuleRegex::checked(undecorated(&p.value))
-                        .expect("a pattern that compiles still compiles with decorations allowed")
-                })
-                .collect()
-        };
         let exclude = widened(&spec.exclude);
         let wait = widened(&spec.wait);
         if let Some(re) = wait.iter().find(|re| re.regex().captures_len() < 2) {
@@ -357,6 +349,17 @@ fn compile_rule(
         examples: spec.examples,
         name,
     })
+}
+
+/// Regexes already checked as written, compiled with a leading `^` widened to allow CI
+/// decorations (see [`undecorated`]).
+fn widened(list: &[Spanned<String>]) -> Vec<RuleRegex> {
+    list.iter()
+        .map(|p| {
+            RuleRegex::checked(undecorated(&p.value))
+                .expect("a pattern that compiles still compiles with decorations allowed")
+        })
+        .collect()
 }
 
 /// Compiles one regex the way every rule regex is compiled: multi-line, so `^` and `$` work
