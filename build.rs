@@ -14,6 +14,9 @@ use serde::Deserialize;
 #[expect(dead_code, reason = "the build uses the encoder, not the decoder")]
 mod nfa_image;
 
+#[path = "src/classify/decor.rs"]
+mod decor;
+
 const BUILTIN: &str = "src/classify/builtin.yml";
 
 /// The part of a rules file that the line sets compile; serde skips the other fields.
@@ -33,6 +36,7 @@ struct RuleSpec {
 fn main() {
     println!("cargo::rerun-if-changed={BUILTIN}");
     println!("cargo::rerun-if-changed=src/classify/nfa_image.rs");
+    println!("cargo::rerun-if-changed=src/classify/decor.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let image = std::fs::read_to_string(BUILTIN)
         .ok()
@@ -45,12 +49,13 @@ fn main() {
 /// wait patterns, rule by rule.
 fn image(yaml: &str) -> Option<Vec<u8>> {
     let file: RulesFile = serde_saphyr::from_str(yaml).ok()?;
-    let patterns: Vec<&str> = file
+    let widened: Vec<String> = file
         .rules
         .iter()
         .flat_map(|rule| rule.patterns.iter().chain(&rule.wait))
-        .map(String::as_str)
+        .map(|p| decor::undecorated(p))
         .collect();
+    let patterns: Vec<&str> = widened.iter().map(String::as_str).collect();
     let nfa = nfa_image::compiler().build_many(&patterns).ok()?;
     nfa_image::encode(&patterns, &nfa)
 }

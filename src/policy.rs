@@ -218,6 +218,22 @@ impl RetryOn {
         })
     }
 
+    /// Whether only `classified` retries this failure and no rule recognised it: the case the
+    /// unknown policy (`unknown_retries`) limits. A list that names `unknown`, `any` or `error`
+    /// keeps retrying such a failure, as it says.
+    #[must_use]
+    pub fn limits_unknown(&self, facts: &ExitFacts, classification: &Classification) -> bool {
+        classification.category == Category::Unknown
+            && self.conditions.contains(&RetryCondition::Classified)
+            && self.conditions.iter().all(|&condition| {
+                condition == RetryCondition::Classified
+                    || !RetryOn {
+                        conditions: BTreeSet::from([condition]),
+                    }
+                    .allows(facts, classification)
+            })
+    }
+
     /// Whether this is the default `any`.
     #[must_use]
     pub fn is_any(&self) -> bool {
@@ -290,6 +306,8 @@ pub struct Situation<'a> {
     pub backoff_wait: Duration,
     /// The wait the output asked for, already resolved against the clock.
     pub hinted_wait: Option<Duration>,
+    /// How many earlier attempts of the step failed with a failure no rule recognised.
+    pub earlier_unknown: u32,
     /// Time left before the deadline, if there is one.
     pub remaining: Option<Duration>,
 }
@@ -303,6 +321,9 @@ pub struct Policy {
     pub retry_on: RetryOn,
     /// When not empty, only these exit codes are retried (timeouts follow `retry_on`).
     pub retry_on_exit_codes: Vec<i32>,
+    /// The unknown policy: under `retry_on: classified`, how many failures that no rule
+    /// recognised are retried before recover stops (`unknown_retries`).
+    pub unknown_retries: u32,
     /// The waits.
     pub waits: WaitPolicy,
     /// The longest wait a hint may ask for (`max_hint_wait_seconds`), when given. Without it,
@@ -338,7 +359,10 @@ pub fn decide(policy: &Policy, s: &Situation<'_>) -> Decision {
     if !s.facts.timed_out && s.facts.exit_code == 0 {
         return Decision::Succeed;
     }
-    if !policy.retry_on.allows(s.facts, s.classification) {
+    if !policy.retry_on.allows(s.facts, s.classification)
+        || (policy.retry_on.limits_unknown(s.facts, s.classification)
+            && s.earlier_unknown >= policy.unknown_retries)
+    {
         return Decision::GiveUp(GiveUp::NotRetryable);
     }
     if !s.facts.timed_out
@@ -567,6 +591,7 @@ mod tests {
             max_attempts: 3,
             retry_on: RetryOn::any(),
             retry_on_exit_codes: Vec::new(),
+            unknown_retries: 1,
             waits: policy(Backoff::Fixed, Jitter::None, 10, Some(30)),
             max_hint_wait: None,
         }
@@ -583,7 +608,60 @@ mod tests {
             classification: class,
             backoff_wait: Duration::from_secs(10),
             hinted_wait: None,
+            earlier_unknown: 0,
             remaining: None,
+        }
+    }
+
+    /// The unknown policy: under `retry_on: classified`, a failure no rule recognised is retried
+    /// `unknown_retries` times, then recover stops; lists that name such failures otherwise
+    /// (`unknown`, `any`, `error`) are not limited.
+    #[test]
+    fn an_unknown_failure_is_retried_unknown_retries_times_under_classified() {
+        let f = failed(1);
+        let unknown = Classification::from_exit(&f);
+        let network = classification(Category::Network, true);
+        let classified = Policy {
+            retry_on: RetryOn::parse("classified").unwrap(),
+            max_attempts: 5,
+            ..base_policy()
+        };
+        let after = |earlier_unknown, class| Situation {
+            earlier_unknown,
+            ..situation(2, &f, class)
+        };
+        assert!(matches!(
+            decide(&classified, &after(0, &unknown)),
+            Decision::Retry { .. }
+        ));
+        assert_eq!(
+            decide(&classified, &after(1, &unknown)),
+            Decision::GiveUp(GiveUp::NotRetryable)
+        );
+        assert!(
+            matches!(
+                decide(&classified, &after(1, &network)),
+                Decision::Retry { .. }
+            ),
+            "recognised failures are not limited"
+        );
+        let never = Policy {
+            unknown_retries: 0,
+            ..classified.clone()
+        };
+        assert_eq!(
+            decide(&never, &after(0, &unknown)),
+            Decision::GiveUp(GiveUp::NotRetryable)
+        );
+        for list in ["classified,unknown", "classified,error", "any"] {
+            let wider = Policy {
+                retry_on: RetryOn::parse(list).unwrap(),
+                ..classified.clone()
+            };
+            assert!(
+                matches!(decide(&wider, &after(3, &unknown)), Decision::Retry { .. }),
+                "{list}"
+            );
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::classify::lazy::{LazyMatcher, PlanRules};
-use crate::classify::{Classification, ExitFacts, WaitHint, wait};
+use crate::classify::{Category, Classification, ExitFacts, WaitHint, wait};
 use crate::exec::env::{BaseEnv, SideFiles};
 use crate::exec::runner_file;
 use crate::exec::stream::{Observer, Relayed, Stream, Tail};
@@ -396,8 +396,16 @@ impl<C: Classifier> Runner<'_, C> {
             } else {
                 self.ctx.classifier.classify(ex.found, &facts)
             };
+            let earlier_unknown = attempts
+                .iter()
+                .filter(|a| {
+                    a.classification
+                        .as_ref()
+                        .is_some_and(|c| c.category == Category::Unknown)
+                })
+                .count();
             let (decision, source) = self
-                .decide_after(number, &facts, &classification, cancel)
+                .decide_after(number, earlier_unknown, &facts, &classification, cancel)
                 .await;
             if decision != Decision::Succeed {
                 record.classification = Some(classification);
@@ -448,12 +456,14 @@ impl<C: Classifier> Runner<'_, C> {
     async fn decide_after(
         &mut self,
         number: u32,
+        earlier_unknown: usize,
         facts: &ExitFacts,
         classification: &Classification,
         cancel: &mut Cancel,
     ) -> (Decision, WaitSource) {
         let mut situation = Situation {
             attempt: number,
+            earlier_unknown: u32::try_from(earlier_unknown).unwrap_or(u32::MAX),
             facts,
             classification,
             backoff_wait: self.ctx.waits.next().unwrap_or_default(),

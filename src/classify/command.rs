@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::rules::{Origin, Rules, RulesError, signal_number};
+use super::verdict::{Decider, Evidence};
 use super::wait::resolve;
 use super::{Classification, ExitFacts, WaitHint};
 use crate::exec::stream::{Observer, Stream};
@@ -35,6 +36,9 @@ pub struct ClassifyArgs {
     /// Print one JSON object on one line.
     #[arg(long)]
     pub json: bool,
+    /// Show the evidence: every rule that matched, with its line, and what decided.
+    #[arg(long)]
+    pub explain: bool,
     /// The log to classify (stdout and stderr together); `-` or nothing reads standard input.
     #[arg(value_name = "LOG")]
     pub log: Option<PathBuf>,
@@ -103,6 +107,22 @@ struct Verdict<'a> {
     rule: Option<&'a str>,
     line: Option<&'a str>,
     wait_seconds: Option<u64>,
+    /// With `--explain`: what decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided_by: Option<String>,
+    /// With `--explain`: every rule that matched, in the order weighed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<Vec<EvidenceLine<'a>>>,
+}
+
+/// One rule that matched, in the JSON form of `--explain`.
+#[derive(Debug, Serialize)]
+struct EvidenceLine<'a> {
+    rule: &'a str,
+    category: &'a str,
+    role: &'a str,
+    line_number: u64,
+    line: &'a str,
 }
 
 /// Runs `recover classify`, writing the verdict to `out`.
@@ -134,14 +154,20 @@ pub fn run_classify(
         }
         _ => scan(&rules, stdin, "-")?,
     };
-    let verdict = rules.classify(&found, &facts);
+    let evidence = rules.weigh(&found, &facts);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let explained = args.explain.then_some(&evidence);
+    let verdict = &evidence.classification;
     let text = if args.json {
-        render_json(&verdict, now)
+        render_json(verdict, explained, &rules, now)
     } else {
-        render_text(&verdict, &rules, now)
+        let mut text = render_text(verdict, &rules, now);
+        if let Some(evidence) = explained {
+            text.push_str(&render_evidence(evidence, &facts, &rules));
+        }
+        text
     };
     out.write_all(text.as_bytes())
         .map_err(CommandError::Output)?;
@@ -182,13 +208,34 @@ fn wait_seconds(hint: Option<WaitHint>, now: u64) -> Option<u64> {
     })
 }
 
-fn render_json(c: &Classification, now: u64) -> String {
+fn render_json(
+    c: &Classification,
+    explained: Option<&Evidence>,
+    rules: &Rules,
+    now: u64,
+) -> String {
     let verdict = Verdict {
         category: c.category.as_str(),
         retryable: c.retryable,
         rule: c.rule.as_deref(),
         line: c.line.as_deref(),
         wait_seconds: wait_seconds(c.wait_hint, now),
+        decided_by: explained.map(|e| e.decider.describe(rules)),
+        evidence: explained.map(|e| {
+            e.matched
+                .iter()
+                .map(|m| {
+                    let rule = &rules.rules()[m.rule];
+                    EvidenceLine {
+                        rule: &rule.name,
+                        category: rule.category.as_str(),
+                        role: role(rule.symptom),
+                        line_number: m.hit.line_number,
+                        line: &m.hit.line,
+                    }
+                })
+                .collect()
+        }),
     };
     let mut text = serde_json::to_string(&verdict).expect("a verdict serialises");
     text.push('\n');
@@ -219,6 +266,49 @@ fn render_text(c: &Classification, rules: &Rules, now: u64) -> String {
         if c.retryable { "yes" } else { "no" },
         c.line.as_deref().unwrap_or("-"),
     )
+}
+
+fn role(symptom: bool) -> &'static str {
+    if symptom { "symptom" } else { "cause" }
+}
+
+/// The evidence, line by line, in the order the verdict weighs it (see `verdict.rs`).
+fn render_evidence(evidence: &Evidence, facts: &ExitFacts, rules: &Rules) -> String {
+    let mut text = String::from("\nevidence:\n");
+    let signal = facts
+        .signal
+        .map_or_else(|| "no signal".to_string(), |s| format!("signal {s}"));
+    writeln!(
+        text,
+        "  exit      code {}, {signal}{}",
+        facts.exit_code,
+        if facts.timed_out { ", timed out" } else { "" }
+    )
+    .expect("writing to a String cannot fail");
+    if evidence.matched.is_empty() {
+        text.push_str("  (no rule matched a line)\n");
+    }
+    for m in &evidence.matched {
+        let rule = &rules.rules()[m.rule];
+        let decided = match evidence.decider {
+            Decider::Cause(i) | Decider::Symptom(i) if i == m.rule => " <- decided",
+            _ => "",
+        };
+        writeln!(
+            text,
+            "  line {:<5} {} ({}, {}, {}){decided}\n             {}",
+            m.hit.line_number,
+            rule.name,
+            rule.category,
+            role(rule.symptom),
+            rule.origin,
+            m.hit.line,
+        )
+        .expect("writing to a String cannot fail");
+    }
+    writeln!(text, "decided:   {}", evidence.decider.describe(rules))
+        .expect("writing to a String cannot fail");
+    text
 }
 
 /// Runs `recover rules check` or `recover rules list`, writing to `out`.
@@ -283,6 +373,7 @@ mod tests {
             signal: signal.map(str::to_string),
             rules: None,
             json: true,
+            explain: false,
             log: None,
         };
         let mut out = Vec::new();
@@ -314,10 +405,48 @@ mod tests {
             signal: Some("SIGNOPE".to_string()),
             rules: None,
             json: false,
+            explain: false,
             log: None,
         };
         let err = run_classify(&args, &b""[..], Vec::new()).unwrap_err();
         assert_eq!(err.to_string(), "--signal: unknown signal \"SIGNOPE\"");
+    }
+
+    /// `--explain` shows every rule that matched with its line, causes and symptoms alike, and
+    /// what decided: here a connection error printed inside a failing test.
+    #[test]
+    fn explain_shows_every_matching_line_and_what_decided() {
+        let log = "collected 3 items\n\
+                   FAILED tests/test_api.py::test_fetch - requests.exceptions.ConnectionError: \
+                   HTTPConnectionPool(host='db', port=5432): Max retries exceeded (Caused by \
+                   NewConnectionError('Failed to establish a new connection: [Errno 111] \
+                   Connection refused'))\n\
+                   ========== 1 failed, 2 passed in 0.31s ==========\n";
+        let args = ClassifyArgs {
+            exit_code: None,
+            signal: None,
+            rules: None,
+            json: false,
+            explain: true,
+            log: None,
+        };
+        let mut out = Vec::new();
+        run_classify(&args, log.as_bytes(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("category:  network\n"), "{text}");
+        assert!(text.contains("  exit      code 1, no signal\n"), "{text}");
+        assert!(
+            text.contains("connection-refused (network, cause, built-in rules) <- decided"),
+            "{text}"
+        );
+        assert!(
+            text.contains("line 2     pytest-failed (permanent, symptom, built-in rules)\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("decided:   rule connection-refused names a cause\n"),
+            "{text}"
+        );
     }
 
     #[test]

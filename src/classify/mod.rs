@@ -5,6 +5,7 @@
 //! Out: a [`Classification`]. Everything here is pure: no clock, no disk, no processes.
 
 pub mod command;
+pub mod decor;
 pub mod error;
 pub mod examples;
 mod lanes;
@@ -173,32 +174,6 @@ pub struct Classification {
     pub wait_hint: Option<WaitHint>,
 }
 
-impl Classification {
-    /// The verdict when no rule matched: a timeout is `timeout`, a SIGKILL (137) is `resource`
-    /// (most often the kernel's out-of-memory killer), 126 and 127 (not executable, not found)
-    /// are `permanent`, and anything else is `unknown`.
-    #[must_use]
-    pub fn from_exit(facts: &ExitFacts) -> Classification {
-        let (category, severity) = if facts.timed_out {
-            (Category::Timeout, Severity::Medium)
-        } else if facts.signal == Some(9) || (facts.signal.is_none() && facts.exit_code == 137) {
-            (Category::Resource, Severity::High)
-        } else if matches!(facts.exit_code, 126 | 127) {
-            (Category::Permanent, Severity::High)
-        } else {
-            (Category::Unknown, Severity::Medium)
-        };
-        Classification {
-            category,
-            severity,
-            retryable: category.is_retryable_by_default(),
-            rule: None,
-            line: None,
-            wait_hint: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +248,7 @@ mod tests {
             (facts(137, None, false), Category::Resource, true),
             (facts(127, None, false), Category::Permanent, false),
             (facts(126, None, false), Category::Permanent, false),
+            (facts(124, None, false), Category::Timeout, true),
             (facts(1, None, false), Category::Unknown, true),
         ];
         for (f, category, retryable) in cases {

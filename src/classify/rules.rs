@@ -20,6 +20,7 @@ use serde_saphyr::Spanned;
 pub use super::error::{Origin, RegexField, RulesError};
 pub use super::schema::{Examples, RuleSpec, RulesFile, StreamSelector};
 
+use super::decor::undecorated;
 use super::line_set::LineSets;
 use super::matcher::check_not_empty;
 use super::{Category, Severity};
@@ -49,7 +50,10 @@ pub struct Rule {
     pub exit_codes: Vec<i32>,
     /// Signal numbers it requires (any of), empty for no requirement.
     pub signals: Vec<i32>,
-    /// The patterns as written.
+    /// Whether the rule names a symptom (a test failed, a step exited non-zero) rather than a
+    /// cause: it decides only when no cause rule matched.
+    pub symptom: bool,
+    /// The patterns, with a leading `^` widened to allow CI decorations (see [`undecorated`]).
     pub patterns: Vec<String>,
     /// Exclusions.
     pub exclude: Vec<RuleRegex>,
@@ -307,7 +311,7 @@ fn compile_rule(
     let trusted = matches!(origin, Origin::Builtin);
     let lazy = |list: Vec<Spanned<String>>| -> Vec<RuleRegex> {
         list.into_iter()
-            .map(|p| RuleRegex::trusted(p.value))
+            .map(|p| RuleRegex::trusted(undecorated(&p.value)))
             .collect()
     };
     if !trusted {
@@ -326,8 +330,10 @@ fn compile_rule(
     let (exclude, wait) = if trusted {
         (lazy(spec.exclude), lazy(spec.wait))
     } else {
-        let exclude = regex(RegexField::Exclude, &spec.exclude)?;
-        let wait = regex(RegexField::Wait, &spec.wait)?;
+        regex(RegexField::Exclude, &spec.exclude)?;
+        regex(RegexField::Wait, &spec.wait)?;
+        let exclude = widened(&spec.exclude);
+        let wait = widened(&spec.wait);
         if let Some(re) = wait.iter().find(|re| re.regex().captures_len() < 2) {
             return Err(rule_error(format!(
                 "wait pattern \"{}\" has no capture group",
@@ -346,7 +352,12 @@ fn compile_rule(
             .unwrap_or_else(|| spec.category.is_retryable_by_default()),
         exit_codes: spec.exit_codes,
         signals,
-        patterns: spec.patterns.into_iter().map(|p| p.value).collect(),
+        symptom: spec.symptom,
+        patterns: spec
+            .patterns
+            .iter()
+            .map(|p| undecorated(&p.value))
+            .collect(),
         exclude,
         wait,
         stream: spec.stream,
@@ -354,6 +365,17 @@ fn compile_rule(
         examples: spec.examples,
         name,
     })
+}
+
+/// Regexes already checked as written, compiled with a leading `^` widened to allow CI
+/// decorations (see [`undecorated`]).
+fn widened(list: &[Spanned<String>]) -> Vec<RuleRegex> {
+    list.iter()
+        .map(|p| {
+            RuleRegex::checked(undecorated(&p.value))
+                .expect("a pattern that compiles still compiles with decorations allowed")
+        })
+        .collect()
 }
 
 /// Compiles one regex the way every rule regex is compiled: multi-line, so `^` and `$` work

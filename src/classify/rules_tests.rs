@@ -72,7 +72,7 @@ fn bad_rules_input_is_refused_with_its_rule_and_position() {
         ),
         (
             "rules:\n  - name: x\n    category: network\n    pattern: [a]\n",
-            "rules input: line 4 column 5: unknown field `pattern`, expected one of name, category, severity, retryable, exit_codes, signals, patterns, exclude, stream, wait, examples",
+            "rules input: line 4 column 5: unknown field `pattern`, expected one of name, category, severity, retryable, symptom, exit_codes, signals, patterns, exclude, stream, wait, examples",
         ),
         (
             "rules:\n  - name: x\n    category: network\n    exit_codes: [one]\n",

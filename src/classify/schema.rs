@@ -71,6 +71,15 @@ pub struct RuleSpec {
     /// `false` for `permanent`, `true` for every other category.
     #[serde(default)]
     pub retryable: Option<bool>,
+    /// Whether the rule names a symptom rather than a cause: what failed (a test, a step, a
+    /// resolver that found no version) and not why. A symptom rule decides only when no cause
+    /// rule matched any line, so a connection error printed inside a failing test makes the
+    /// failure `network`, whatever the order of the rules.
+    ///
+    /// # Defaults
+    /// `false`: the rule names a cause.
+    #[serde(default)]
+    pub symptom: bool,
     /// Exit codes, one of which the attempt must have ended with.
     #[serde(default)]
     pub exit_codes: Vec<i32>,

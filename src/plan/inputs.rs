@@ -101,6 +101,12 @@ pub const INPUTS: &[InputSpec] = &[
         "Which failures to retry: any, error (not timeouts), timeout (only timeouts), classified (only failures classified as retryable), or a comma list of these and categories (network, rate_limit, resource, transient, timeout, permanent, unknown).",
     ),
     input(
+        "unknown_retries",
+        Some("1"),
+        "N",
+        "Under `retry_on: classified`, how many failures that no rule recognises (`unknown`) are retried before recover stops; 0 never retries them.",
+    ),
+    input(
         "warning_on_retry",
         Some("true"),
         "BOOL",

@@ -495,6 +495,13 @@ fn policy(c: &mut Checker<'_>) -> Policy {
         }
     };
     let retry_on_exit_codes = c.exit_codes("retry_on_exit_code");
+    let unknown_retries = if let Ok(n) = c.raw.get("unknown_retries").unwrap_or("1").parse() {
+        n
+    } else {
+        let value = c.raw.get("unknown_retries").unwrap_or_default().to_owned();
+        c.invalid("unknown_retries", &value, "a whole number of 0 or more");
+        1
+    };
     let base = c
         .duration("retry_wait_seconds", 1.0, true)
         .unwrap_or_default();
@@ -531,6 +538,7 @@ fn policy(c: &mut Checker<'_>) -> Policy {
         max_attempts,
         retry_on,
         retry_on_exit_codes,
+        unknown_retries,
         waits: WaitPolicy {
             base,
             backoff,

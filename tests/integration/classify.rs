@@ -116,6 +116,33 @@ fn classified_retries_a_refused_connection() {
     assert_eq!(out.output("category"), "network");
 }
 
+/// The unknown policy: under `retry_on: classified`, a failure no rule recognises is retried
+/// `unknown_retries` times (once by default), then recover stops.
+#[test]
+fn classified_retries_an_unknown_failure_once_then_stops() {
+    for (given, attempts) in [(None, "2"), (Some("0"), "1"), (Some("2"), "3")] {
+        let mut test = Test::new().status(3).args([
+            "--retry-on",
+            "classified",
+            "--max-attempts",
+            "5",
+            "--retry-wait-seconds",
+            "0",
+        ]);
+        if let Some(n) = given {
+            test = test.args(["--unknown-retries", n]);
+        }
+        let out = test
+            .args([
+                "--command",
+                "echo 'the moon is in the wrong phase' >&2; exit 3",
+            ])
+            .run();
+        assert_eq!(out.output("total_attempts"), attempts, "{given:?}");
+        assert_eq!(out.output("category"), "unknown");
+    }
+}
+
 #[test]
 fn a_category_list_retries_only_those_categories() {
     let port = closed_port();

@@ -134,6 +134,12 @@ const BAD: &[(&str, &str, Via, &str)] = &[
         r#"input retry_on: "bogus" is not valid; expected any, error, timeout, classified, or a comma list of these and categories (network, rate_limit, resource, transient, timeout, permanent, unknown)"#,
     ),
     (
+        "unknown_retries",
+        "once",
+        Via::Env,
+        r#"input unknown_retries: "once" is not valid; expected a whole number of 0 or more"#,
+    ),
+    (
         "retry_on_exit_code",
         "abc",
         Via::Env,
