@@ -117,8 +117,8 @@ fn a_command_that_stops_workflow_commands_cannot_silence_recover() {
         ])
         .run();
     // The step's result notice quotes the command; only a line of its own is a resume.
-    let resumes = out.stdout.lines().filter(|l| *l == "::t1::").count();
-    assert_eq!(resumes, 1, "{}", out.stdout);
+    let own_resumes = out.stdout.lines().filter(|l| *l == "::t1::").count();
+    assert_eq!(own_resumes, 1, "{}", out.stdout);
 }
 
 #[test]
