@@ -187,7 +187,9 @@ pub enum FormatError {
 
 /// Parses a `GITHUB_OUTPUT` or `GITHUB_ENV` file as the runner does: `name=value` when `=`
 /// comes before any `<<`, else `name<<DELIMITER`, the value's lines, and the delimiter alone on a
-/// line. Empty lines are skipped. Pairs come in file order; a name may repeat.
+/// line. Empty lines are skipped. Pairs come in file order; a name may repeat. On Windows, as
+/// the runner there, a line may end in CRLF (cmd writes it): the CR is not part of a name, value
+/// or delimiter, and a multi-line value keeps its inner line ends as written.
 ///
 /// # Errors
 /// On the first line the runner would refuse.
@@ -199,9 +201,18 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, FormatError> {
     } else {
         lines.len()
     };
+    // The line without the CR of a CRLF end (Windows only, as the runner).
+    let bare = |i: usize| -> &str {
+        let line = lines[i];
+        if cfg!(windows) && i + 1 < lines.len() {
+            line.strip_suffix('\r').unwrap_or(line)
+        } else {
+            line
+        }
+    };
     let mut i = 0;
     while i < last {
-        let line = lines[i];
+        let line = bare(i);
         let number = i + 1;
         i += 1;
         if line.is_empty() {
@@ -221,19 +232,19 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, FormatError> {
                 if name.is_empty() || delimiter.is_empty() {
                     return Err(FormatError::Empty(number));
                 }
-                let mut value = Vec::new();
+                let first = i;
                 loop {
                     if i >= last {
                         return Err(FormatError::Unclosed(number, name.to_owned()));
                     }
-                    let next = lines[i];
                     i += 1;
-                    if next == delimiter {
+                    if bare(i - 1) == delimiter {
                         break;
                     }
-                    value.push(next);
                 }
-                pairs.push((name.to_owned(), value.join("\n")));
+                // The value's lines as written; the last one's line end is not part of it.
+                let value = bare_end(lines[first..i - 1].join("\n"));
+                pairs.push((name.to_owned(), value));
             }
             _ => return Err(FormatError::Line(number)),
         }
@@ -241,9 +252,41 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, FormatError> {
     Ok(pairs)
 }
 
+/// A value without the CR of its last line's CRLF end (Windows only, as the runner).
+fn bare_end(mut value: String) -> String {
+    if cfg!(windows) && value.ends_with('\r') {
+        value.pop();
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_lines_parse_as_the_runner_of_the_platform_reads_them() {
+        let text = "version=1.2\r\nnotes<<EOF\r\na\r\nb\r\nEOF\r\n";
+        let pairs = parse(text);
+        if cfg!(windows) {
+            assert_eq!(
+                pairs.unwrap(),
+                [
+                    ("version".into(), "1.2".into()),
+                    ("notes".into(), "a\r\nb".into())
+                ]
+            );
+        } else {
+            // Elsewhere the runner keeps the CR, and the delimiter "EOF\r" closes the value.
+            assert_eq!(
+                pairs.unwrap(),
+                [
+                    ("version".into(), "1.2\r".into()),
+                    ("notes".into(), "a\r\nb\r".into())
+                ]
+            );
+        }
+    }
 
     #[test]
     fn an_addition_starts_on_a_line_of_its_own() {

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::log::Log;
+use super::summary::cut_to;
 use super::{Report, human};
 use crate::exec::env::{BaseEnv, step_id};
 use crate::policy::Backoff;
@@ -157,16 +158,26 @@ pub fn emit(report: &Report<'_>, env: &BaseEnv, log: &mut Log, actions: bool) {
     log.annotate("notice", &StepResult::of(report, id).message(), true);
 }
 
+/// The command as the annotation carries it: on one line, each word whole or left out, and cut at
+/// white space to [`COMMAND_CHARS`]. The runner masks secrets by their exact text, so a word
+/// that the annotation's escaping (`%` becomes `%25`) or the tail's JSON (`"` and `\\` gain a
+/// backslash) would alter is shown as `…`: an altered or cut secret would escape the masking.
 fn shorten(command: &str) -> String {
     let flat: String = command
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if flat.chars().count() <= COMMAND_CHARS {
-        return flat;
-    }
-    let cut: String = flat.chars().take(COMMAND_CHARS - 1).collect();
-    format!("{cut}…")
+    let words: Vec<&str> = flat
+        .split_whitespace()
+        .map(|word| {
+            if word.contains(['%', '"', '\\']) {
+                "…"
+            } else {
+                word
+            }
+        })
+        .collect();
+    cut_to(&words.join(" "), COMMAND_CHARS)
 }
 
 fn seconds(duration: std::time::Duration) -> f64 {
@@ -216,10 +227,29 @@ mod tests {
     }
 
     #[test]
-    fn long_commands_are_shortened_on_one_line() {
+    fn long_commands_are_shortened_on_one_line_at_white_space() {
         let long = format!("echo {}\nsecond line", "x".repeat(200));
-        let short = shorten(&long);
-        assert_eq!(short.chars().count(), COMMAND_CHARS);
-        assert!(short.ends_with('…') && !short.contains('\n'));
+        assert_eq!(shorten(&long), "echo…");
+        let words = "word ".repeat(40);
+        let short = shorten(&words);
+        assert!(short.chars().count() <= COMMAND_CHARS, "{short}");
+        assert!(short.ends_with("word…") && !short.contains('\n'), "{short}");
+    }
+
+    #[test]
+    fn a_word_that_escaping_would_alter_is_left_out_whole() {
+        let secret = "ghp_a%b\"c\\dXy12";
+        let command = format!("docker login -p {secret} && echo 50%\ndone");
+        let short = shorten(&command);
+        assert_eq!(short, "docker login -p … && echo … done");
+        let message = StepResult {
+            command: short,
+            ..sample()
+        }
+        .message();
+        assert!(
+            !message.contains("ghp_") && !message.contains("Xy12"),
+            "{message}"
+        );
     }
 }

@@ -395,7 +395,7 @@ fn cut(line: &str) -> String {
 /// Cuts `line` to at most `chars` characters, only at white space, and marks the cut with `…`.
 /// A line whose first word alone is longer shows none of it: a part of a token (a secret) would
 /// escape the runner's masking, which matches whole secrets only.
-fn cut_to(line: &str, chars: usize) -> String {
+pub(crate) fn cut_to(line: &str, chars: usize) -> String {
     let Some((at, next)) = line.char_indices().nth(chars) else {
         return line.to_owned();
     };

@@ -56,6 +56,12 @@ fn final_attempt_s_writes_reach(dir: &Path) {
     let outputs = parse_outputs(&output);
     assert_eq!(outputs["multi"], "line of attempt 2");
     assert_eq!(outputs["outcome"], "recovered");
+    // command_outputs carries the values without the CR of cmd's CRLF line ends.
+    let carried: serde_json::Value = serde_json::from_str(&outputs["command_outputs"]).unwrap();
+    assert_eq!(
+        carried,
+        serde_json::json!({"from_attempt": "2", "multi": "line of attempt 2"})
+    );
     assert_eq!(read("env"), "EARLIER=kept\r\nATTEMPT_2=yes\r\n");
     assert_eq!(read("path"), "C:\\earlier\\bin\r\nC:\\attempt\\2\\bin\r\n");
     assert_eq!(
