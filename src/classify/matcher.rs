@@ -19,6 +19,7 @@ use regex::bytes::Regex;
 
 use super::line_set::{Caches, Engines, LineSet, Target};
 use super::rules::{Rules, build_regex};
+use super::text::TextLines;
 use super::wait::{WaitHint, parse_hint};
 use crate::exec::stream::{Observer, Stream};
 
@@ -91,6 +92,8 @@ pub struct StreamMatcher {
     found: Found,
     /// The search state, made on the first line checked.
     caches: Option<Caches>,
+    /// Leaves binary lines out (see [`text`](super::text)).
+    text: TextLines,
 }
 
 impl Rules {
@@ -103,12 +106,22 @@ impl Rules {
             cut: false,
             found: Found::new(stream),
             caches: None,
+            text: TextLines::default(),
         }
     }
 }
 
 impl Observer for StreamMatcher {
     fn observe(&mut self, chunk: &[u8]) {
+        let mut text = std::mem::take(&mut self.text);
+        self.observe_text(text.filter(chunk));
+        self.text = text;
+    }
+}
+
+impl StreamMatcher {
+    /// Observes a chunk of text lines.
+    fn observe_text(&mut self, chunk: &[u8]) {
         let mut rest = chunk;
         if !self.partial.is_empty() || self.cut {
             let Some(end) = memchr(b'\n', rest) else {

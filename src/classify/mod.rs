@@ -22,6 +22,7 @@ pub mod matcher;
 mod nfa_image;
 pub mod rules;
 pub mod schema;
+mod text;
 pub mod verdict;
 pub mod wait;
 
