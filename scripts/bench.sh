@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks recover against the bare command, for issue 2's acceptance:
+# Benchmarks recover against the bare command, against the targets in docs/benchmarks.md:
 #   (a) overhead: `recover run --max-attempts 1 -- true` against `true`, median wall time
 #       (target: 5 ms or less);
 #   (b) relay cost: 200 MB of output through recover against the bare command, median CPU time
 #       (user + sys, recover and the command together; target: 15% or less over the bare
-#       command), with the output going to a pipe and to /dev/null; and, for issue 3, the same
+#       command), with the output going to a pipe and to /dev/null; and, for the rules, the same
 #       attempt through examples/relay.rs with and without the built-in rules watching it
 #       (target: the rules grow the overhead by 10 points of the bare command's CPU or less).
 # Usage: scripts/bench.sh
