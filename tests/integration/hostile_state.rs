@@ -201,18 +201,30 @@ fn a_huge_state_file_is_not_read_and_is_replaced() {
     assert!(std::fs::metadata(&path).unwrap().len() < 4096);
 }
 
-/// Holds `dir/circuit-db.lock` with flock(1) in another process until it is killed.
+/// Holds `dir/circuit-db.lock` with flock(1) in another process group until [`release`].
 fn hold_lock(dir: &Path) -> std::process::Child {
+    use std::os::unix::process::CommandExt as _;
     let lock = dir.join("circuit-db.lock");
     let ready = dir.join("held");
     let child = Command::new("flock")
         .arg(&lock)
         .args(["sh", "-c", "touch \"$0\"; exec sleep 60"])
         .arg(&ready)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("flock(1)");
     assert!(wait_for_file(&ready, Duration::from_secs(20)));
     child
+}
+
+/// Ends the lock holder and the `sleep` it runs, so that nothing of the test outlives it.
+fn release(holder: &mut std::process::Child) {
+    let group = Pid::from_raw(i32::try_from(holder.id()).unwrap());
+    let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+    let _ = holder.wait();
 }
 
 #[test]
@@ -225,8 +237,7 @@ fn a_state_lock_held_by_another_process_is_waited_for_briefly() {
         .stdout_contains("is locked by another process for more than 3 s; running without the circuit breaker and retry budget")
         .run();
     let took = started.elapsed();
-    let _ = holder.kill();
-    let _ = holder.wait();
+    release(&mut holder);
     check(&out, "success", 1);
     assert_eq!(
         out.stdout.matches("::warning::").count(),
@@ -275,8 +286,7 @@ fn sigterm_ends_the_wait_for_a_held_state_lock() {
     .unwrap();
     let status = child.wait().unwrap();
     let took = sent.elapsed();
-    let _ = holder.kill();
-    let _ = holder.wait();
+    release(&mut holder);
     assert_eq!(status.code(), Some(143));
     // The lock wait is 3 s; cancellation cuts it.
     assert!(took < Duration::from_millis(2500), "took {took:?}");
@@ -714,8 +724,7 @@ fn state_reset_gives_up_on_a_lock_held_by_a_stuck_process() {
         .status(2)
         .stderr_contains("held by another process for more than 10 s")
         .run();
-    let _ = holder.kill();
-    let _ = holder.wait();
+    release(&mut holder);
     assert!(
         started.elapsed() < Duration::from_secs(40),
         "{}",
