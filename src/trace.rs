@@ -17,7 +17,7 @@ use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::report::annotations::escape_data;
+use crate::workflow::escape_data;
 
 /// The filter used when debug logging is on and `RECOVER_LOG` does not say otherwise: every
 /// event of recover at `debug` and above, nothing of the crates it uses.

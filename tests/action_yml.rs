@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use recover::plan::INPUTS;
+use recover::inputs::INPUTS;
 use recover::report::OUTPUTS;
 use serde::Deserialize;
 
@@ -66,7 +66,7 @@ fn the_action_declares_every_input_of_the_binary_with_its_default() {
     sorted.sort_unstable();
     assert_eq!(
         declared, sorted,
-        "action.yml inputs differ from src/plan/inputs.rs"
+        "action.yml inputs differ from src/inputs.rs"
     );
     for spec in INPUTS {
         let input = &action.inputs[spec.name];

@@ -4,7 +4,6 @@
 //! In: the facts of a finished attempt ([`ExitFacts`]) and what the rule matcher saw in its output.
 //! Out: a [`Classification`]. Everything here is pure: no clock, no disk, no processes.
 
-pub mod command;
 pub mod decor;
 pub mod error;
 pub mod examples;

@@ -196,7 +196,10 @@ impl Rules {
 }
 
 /// Reads a rules file, refusing more than [`MAX_INPUT_BYTES`] without reading it all.
-pub(super) fn read_capped(path: &Path, origin: &Origin) -> Result<String, RulesError> {
+///
+/// # Errors
+/// The file cannot be read, is not a regular file, or is larger than the limit.
+pub fn read_capped(path: &Path, origin: &Origin) -> Result<String, RulesError> {
     let read_error = |source| RulesError::Read {
         input: origin.clone(),
         source,
@@ -290,7 +293,9 @@ fn compile_rule(
     let signals = spec
         .signals
         .iter()
-        .map(|s| signal_number(s).ok_or_else(|| rule_error(format!("unknown signal \"{s}\""))))
+        .map(|s| {
+            crate::signals::number(s).ok_or_else(|| rule_error(format!("unknown signal \"{s}\"")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let regex = |field, list: &[Spanned<String>]| -> Result<Vec<RuleRegex>, RulesError> {
         list.iter()
@@ -392,40 +397,6 @@ pub(super) fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
-}
-
-/// A signal by name (`SIGKILL`, `KILL`, any case) or number (`9`), as numbered on Linux.
-#[must_use]
-pub fn signal_number(text: &str) -> Option<i32> {
-    const NAMES: [(&str, i32); 20] = [
-        ("HUP", 1),
-        ("INT", 2),
-        ("QUIT", 3),
-        ("ILL", 4),
-        ("TRAP", 5),
-        ("ABRT", 6),
-        ("BUS", 7),
-        ("FPE", 8),
-        ("KILL", 9),
-        ("USR1", 10),
-        ("SEGV", 11),
-        ("USR2", 12),
-        ("PIPE", 13),
-        ("ALRM", 14),
-        ("TERM", 15),
-        ("CHLD", 17),
-        ("XCPU", 24),
-        ("XFSZ", 25),
-        ("SYS", 31),
-        ("IOT", 6),
-    ];
-    let text = text.trim();
-    if let Ok(n) = text.parse::<i32>() {
-        return (1..=64).contains(&n).then_some(n);
-    }
-    let upper = text.to_ascii_uppercase();
-    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-    NAMES.iter().find(|(n, _)| *n == bare).map(|(_, v)| *v)
 }
 
 /// The JSON Schema of rules files, as committed in `docs/rules.schema.json`.

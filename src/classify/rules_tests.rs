@@ -144,15 +144,6 @@ fn a_ten_megabyte_input_is_refused_before_parsing() {
 }
 
 #[test]
-fn signals_are_read_by_name_or_number() {
-    assert_eq!(signal_number("SIGKILL"), Some(9));
-    assert_eq!(signal_number("term"), Some(15));
-    assert_eq!(signal_number("9"), Some(9));
-    assert_eq!(signal_number("0"), None);
-    assert_eq!(signal_number("SIGNOPE"), None);
-}
-
-#[test]
 fn the_committed_schema_is_up_to_date() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.schema.json");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use super::runner_file;
 use super::work_dir::WorkDir;
 
-use crate::plan::INPUTS;
+use crate::inputs::INPUTS;
 
 /// The runner's files a step writes to, with the name each attempt's copy gets.
 pub const SIDE_FILES: [(&str, &str); 4] = [

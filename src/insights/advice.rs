@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::aggregate::{JobStats, StepStats, Totals};
-use crate::report::human;
+use crate::log::words::human;
 
 /// At most this many sentences: the worst steps' advice first.
 pub const MAX_ADVICE: usize = 12;

@@ -17,7 +17,6 @@ pub mod advice;
 pub mod aggregate;
 mod answer;
 pub mod cache;
-pub mod command;
 pub mod fetch;
 pub mod gather;
 pub mod markdown;

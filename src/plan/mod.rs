@@ -3,14 +3,12 @@
 //! In: [`RawInputs`] and the program after `--`, if any. Out: a [`Plan`], or every problem found,
 //! each naming its input and what it accepts. Bad input never half-runs a step.
 
-pub mod inputs;
-
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use inputs::{EnvValue, INPUTS, InputSpec, RawInputs};
+use crate::inputs::RawInputs;
 
 use crate::classify::lazy::PlanRules;
 use crate::classify::rules::{Origin, Rules, RulesError};

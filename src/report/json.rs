@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Report, signal_name};
+use super::Report;
+use crate::outcome::AttemptRecord;
 use crate::plan::{FallbackOutcome, OnFlaky, Program};
 use crate::policy::GiveUp;
-use crate::run::AttemptRecord;
 use crate::state::rfc3339;
 
 /// The version of the report's schema.
@@ -41,7 +41,7 @@ pub fn attempts_json(report: &Report<'_>) -> String {
             kind: a.kind.as_str(),
             duration_seconds: seconds(a.duration),
             exit_code: a.exit_code,
-            signal: a.signal.map(signal_name),
+            signal: a.signal.map(crate::signals::name),
             timed_out: a.timed_out,
             category: a.classification.as_ref().map(|c| c.category.as_str()),
             rule: a.classification.as_ref().and_then(|c| c.rule.as_deref()),
@@ -185,7 +185,7 @@ fn attempt_view(a: &AttemptRecord) -> AttemptView<'_> {
         started_seconds: seconds(a.started),
         duration_seconds: seconds(a.duration),
         exit_code: a.exit_code,
-        signal: a.signal.map(signal_name),
+        signal: a.signal.map(crate::signals::name),
         timed_out: a.timed_out,
         category: c.map(|c| c.category.as_str()),
         severity: c.map(|c| format!("{:?}", c.severity).to_lowercase()),
@@ -228,7 +228,7 @@ pub fn render(report: &Report<'_>) -> String {
             GiveUp::RetryBudgetSpent => "retry_budget_spent",
             GiveUp::HintTooLong { .. } => "hint_too_long",
         }),
-        cancelled_by: report.result.cancelled_by.map(signal_name),
+        cancelled_by: report.result.cancelled_by.map(crate::signals::name),
         plan: PlanView {
             command: describe(&plan.command),
             max_attempts: plan.policy.max_attempts,

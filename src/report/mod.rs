@@ -5,23 +5,22 @@
 //! ([`json`]). Every sink is a side channel: a failure there is a warning and never changes the
 //! step's result.
 
-pub mod annotations;
 pub mod json;
-pub mod log;
 pub mod outputs;
 pub mod sinks;
 pub mod step_result;
-pub mod stop_commands;
 pub mod summary;
 pub mod terminal;
 
 use std::time::Duration;
 
 use crate::classify::Classification;
-use crate::error::exit_code;
+use crate::exit_code;
+use crate::log::words::{ending, human, reason};
+use crate::outcome::{AttemptKind, AttemptRecord, Outcome, RunResult};
 use crate::plan::{FallbackOutcome, OnFlaky, Plan};
 use crate::policy::GiveUp;
-use crate::run::{AttemptKind, AttemptRecord, Outcome, RunResult};
+use crate::signals;
 use crate::state::{BudgetNote, CircuitNote, describe_refusal};
 
 /// The `category` output of a step whose circuit was open at its start: no attempt ran, so
@@ -166,7 +165,7 @@ impl<'a> Report<'a> {
         };
         Some(match self.result.outcome {
             Outcome::Cancelled => {
-                let signal = signal_name(self.result.cancelled_by.unwrap_or(15));
+                let signal = signals::name(self.result.cancelled_by.unwrap_or(15));
                 format!("Cancelled by {signal}")
             }
             Outcome::Recovered => format!(
@@ -193,7 +192,7 @@ impl<'a> Report<'a> {
                     format!("{failed}. The retry budget ran out (all {limit} retries are spent)")
                 }
                 (Some(why @ GiveUp::HintTooLong { .. }), None) => {
-                    let what = log::hint_too_long(why);
+                    let what = crate::log::hint_too_long(why);
                     format!("{failed}. Not retrying: {what}")
                 }
                 (Some(GiveUp::Deadline), None)
@@ -378,103 +377,6 @@ fn code_of(attempt: Option<&AttemptRecord>) -> i32 {
         Some(a) if a.timed_out => exit_code::FAILURE,
         Some(a) if a.exit_code != 0 => a.exit_code,
         _ => exit_code::FAILURE,
-    }
-}
-
-/// Why an attempt failed, in nick-fields/retry's words where it has some.
-#[must_use]
-pub fn reason(attempt: &AttemptRecord) -> String {
-    if let (true, Some(total)) = (attempt.timed_out, attempt.deadline) {
-        return format!(
-            "Total timeout of {}ms (total_timeout_seconds) hit",
-            total.as_millis()
-        );
-    }
-    if attempt.timed_out {
-        let ms = attempt.timeout.unwrap_or_default().as_millis();
-        return format!("Timeout of {ms}ms hit");
-    }
-    if let Some(signal) = attempt.signal {
-        return format!(
-            "Child_process was killed by {} (exit code {})",
-            signal_name(signal),
-            attempt.exit_code
-        );
-    }
-    format!("Child_process exited with error code {}", attempt.exit_code)
-}
-
-/// The conventional name of a signal number.
-#[must_use]
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        14 => "SIGALRM",
-        15 => "SIGTERM",
-        _ => return format!("signal {signal}"),
-    };
-    name.to_owned()
-}
-
-/// How an attempt ended, in a few words: `exit 3`, `SIGKILL (137)`, `timeout`.
-#[must_use]
-pub fn ending(attempt: &AttemptRecord) -> String {
-    if attempt.timed_out {
-        "timeout".to_owned()
-    } else if let Some(signal) = attempt.signal {
-        format!("{} ({})", signal_name(signal), attempt.exit_code)
-    } else {
-        attempt.exit_code.to_string()
-    }
-}
-
-/// A duration as a person reads it: `0s`, `2.5s`, `10s`, `1m 30s`, `2h 5m`.
-#[must_use]
-pub fn human(duration: Duration) -> String {
-    let secs = duration.as_secs_f64();
-    if secs < 10.0 && duration.subsec_millis() != 0 {
-        return format!("{:.1}s", (secs * 10.0).round() / 10.0);
-    }
-    let whole = duration.as_secs() + u64::from(duration.subsec_millis() >= 500);
-    match whole {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => match s % 60 {
-            0 => format!("{}m", s / 60),
-            r => format!("{}m {r}s", s / 60),
-        },
-        s => match (s % 3600) / 60 {
-            0 => format!("{}h", s / 3600),
-            m => format!("{}h {m}m", s / 3600),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_durations() {
-        let cases = [
-            (0, "0s"),
-            (2500, "2.5s"),
-            (10_000, "10s"),
-            (90_000, "1m 30s"),
-            (120_000, "2m"),
-            (7_500_000, "2h 5m"),
-        ];
-        for (ms, want) in cases {
-            assert_eq!(human(Duration::from_millis(ms)), want);
-        }
     }
 }
 

@@ -8,10 +8,11 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
-use super::{Report, log::Log, summary, terminal};
+use super::{Report, summary, terminal};
 use crate::exec::runner_file;
+use crate::log::Log;
+use crate::outcome::Outcome;
 use crate::plan::SummaryWhen;
-use crate::run::Outcome;
 
 /// The most GitHub takes of one step's summary; past it, the runner drops the whole summary.
 pub const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use super::log::Log;
+use crate::log::Log;
 use super::{Report, json, summary, terminal};
 use crate::classify::{Category, Classification, Severity};
 use crate::exec::stream::Tail;
-use crate::plan::{Plan, RawInputs};
+use crate::inputs::RawInputs;
+use crate::outcome::{AttemptKind, AttemptRecord, Outcome, RunResult};
+use crate::plan::Plan;
 use crate::policy::GiveUp;
-use crate::run::{AttemptKind, AttemptRecord, Outcome, RunResult};
 
 fn plan(extra: &[(&str, &str)]) -> Plan {
     let mut pairs = vec![("command", "curl -fsS http://127.0.0.1:8080/health")];

@@ -14,12 +14,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::log::Log;
 use super::summary::cut_to;
 use super::{Report, human};
 use crate::exec::env::{BaseEnv, step_id};
+use crate::log::Log;
+use crate::outcome::Outcome;
 use crate::policy::Backoff;
-use crate::run::Outcome;
 
 /// The marker that starts the machine-readable line of the annotation.
 pub const TAIL_MARKER: &str = "recover-result ";

@@ -13,9 +13,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, ending, human, signal_name};
+use super::{Report, ending, human};
+use crate::outcome::{AttemptKind, AttemptRecord, Outcome};
 use crate::plan::OnFlaky;
-use crate::run::{AttemptKind, AttemptRecord, Outcome};
 
 /// The most one step's summary may take. GitHub allows 1 MiB per step; a report that a person
 /// reads in seconds needs far less, and the rest of the job's summary needs room too.
@@ -114,7 +114,7 @@ fn headline(report: &Report<'_>) -> (&'static str, String) {
             )
         }
         Outcome::Cancelled => {
-            let signal = signal_name(report.result.cancelled_by.unwrap_or(15));
+            let signal = crate::signals::name(report.result.cancelled_by.unwrap_or(15));
             (
                 "⏹️",
                 format!("**Cancelled** by {signal} during attempt {n}, after {took}."),

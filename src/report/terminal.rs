@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, ending, human};
-use crate::run::{AttemptKind, Outcome};
+use crate::outcome::{AttemptKind, Outcome};
 
 /// Whether to colour: stderr is a terminal and `NO_COLOR` is unset or empty.
 #[must_use]

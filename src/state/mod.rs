@@ -12,10 +12,7 @@
 pub mod breaker;
 pub mod budget;
 pub mod inspect;
-mod shared;
 pub mod store;
-
-pub use shared::Shared;
 
 use std::path::PathBuf;
 

@@ -18,14 +18,12 @@
 //! before anything runs, and the order of the simple tasks a request expands to. This module
 //! only reads and decides; `command.rs` plans and runs.
 
-pub mod command;
-
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 
-use crate::plan::INPUTS;
+use crate::inputs::INPUTS;
 
 /// The most bytes a task file may have; far more than any real one.
 const MAX_FILE_BYTES: usize = 1024 * 1024;

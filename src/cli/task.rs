@@ -12,13 +12,16 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Task, Tasks};
-use crate::cli::{Finished, execute, is_actions, refuse, runtime};
-use crate::error::{Error, exit_code};
+use super::error::Error;
+use super::{is_actions, refuse, runtime};
 use crate::exec::Cancel;
-use crate::plan::{Plan, PlanError, RawInputs};
-use crate::report::log::Log;
-use crate::run::Outcome;
+use crate::exit_code;
+use crate::inputs::RawInputs;
+use crate::log::Log;
+use crate::outcome::Outcome;
+use crate::plan::{Plan, PlanError};
+use crate::step::{Finished, execute};
+use crate::task::{Task, Tasks};
 
 /// The file `recover task` looks for.
 pub const FILE_NAME: &str = "recover.yml";

@@ -7,16 +7,16 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::breaker::{self, Admission, Circuit, EpochMillis, Event, Phase};
-use super::budget::{self, Budget, Spend};
-use super::store::{Damaged, Key, Lock, Store, StoreError, Updated};
-use super::{
+use crate::classify::Classification;
+use crate::exec::Cancel;
+use crate::log::Log;
+use crate::state::breaker::{self, Admission, Circuit, EpochMillis, Event, Phase};
+use crate::state::budget::{self, Budget, Spend};
+use crate::state::store::{Damaged, Key, Lock, Store, StoreError, Updated};
+use crate::state::{
     BudgetNote, CircuitNote, CircuitPlan, Refusal, StateNote, StatePlan, describe_refusal, rfc3339,
     wall_clock,
 };
-use crate::classify::Classification;
-use crate::exec::Cancel;
-use crate::report::log::Log;
 
 /// How long a step waits for another process's lock on a state file before it runs without
 /// state. Other steps hold a lock for a read and a write of a few hundred bytes, well under a
@@ -480,9 +480,10 @@ mod tests {
 
     /// Runs `sh -c "exit 3"` (`cmd /c "exit 3"` on Windows) through the attempt loop with
     /// `pairs` and a state of its own; waits are zero, so nothing sleeps.
-    fn run_step(pairs: &[(&str, &str)]) -> crate::run::RunResult {
+    fn run_step(pairs: &[(&str, &str)]) -> crate::outcome::RunResult {
         use crate::exec::env::BaseEnv;
-        use crate::plan::{Plan, RawInputs};
+        use crate::inputs::RawInputs;
+        use crate::plan::Plan;
         use crate::run::{Context, ExitOnly, SystemTime, run};
         let shell = if cfg!(windows) {
             ["cmd", "/c"]

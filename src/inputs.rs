@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn readme_lists_every_input() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../README.md");
         let table = markdown_table();
         assert!(
             readme.contains(&table),

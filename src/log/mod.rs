@@ -13,13 +13,17 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::annotations::{command, one_line};
-use super::{human, reason};
 use crate::exec::CancelSignal;
 use crate::exec::stream::{Stream, write_fully};
+use crate::outcome::{AttemptKind, AttemptRecord};
 use crate::plan::{Plan, Program};
 use crate::policy::GiveUp;
-use crate::run::{AttemptKind, AttemptRecord};
+use crate::workflow::{command, one_line};
+
+pub mod stop_commands;
+pub mod words;
+
+use words::{human, reason};
 
 /// GitHub shows at most this many annotations of one kind per step.
 pub const ANNOTATION_LIMIT: usize = 10;
@@ -287,7 +291,7 @@ impl Log {
 
     /// recover was cancelled during the wait before attempt `next`.
     pub fn cancelled_waiting(&mut self, signal: CancelSignal, next: u32) {
-        let name = super::signal_name(signal);
+        let name = crate::signals::name(signal);
         self.line(&format!(
             "Cancelled by {name} while waiting to start attempt {next}; no more attempts."
         ));
@@ -295,7 +299,7 @@ impl Log {
 
     /// recover was cancelled during attempt `number`.
     pub fn cancelled(&mut self, signal: CancelSignal, number: u32) {
-        let name = super::signal_name(signal);
+        let name = crate::signals::name(signal);
         self.line(&format!(
             "Cancelled by {name} during attempt {number}; no more attempts."
         ));
@@ -318,7 +322,7 @@ fn failure(attempt: &AttemptRecord) -> String {
     } else if let Some(signal) = attempt.signal {
         format!(
             "killed by {} (exit code {})",
-            super::signal_name(signal),
+            crate::signals::name(signal),
             attempt.exit_code
         )
     } else if attempt.exit_code < 0 {

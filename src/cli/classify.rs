@@ -12,10 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::rules::{Origin, Rules, RulesError, signal_number};
-use super::verdict::{Decider, Evidence};
-use super::wait::resolve;
-use super::{Classification, ExitFacts, WaitHint};
+use crate::classify::rules::{Origin, Rules, RulesError};
+use crate::classify::verdict::{Decider, Evidence};
+use crate::classify::wait::resolve;
+use crate::classify::{Classification, ExitFacts, WaitHint};
 use crate::exec::stream::{Observer, Stream};
 
 /// `recover classify`: explain how recover classifies a log.
@@ -135,7 +135,9 @@ pub fn run_classify(
     mut out: impl Write,
 ) -> Result<i32, CommandError> {
     let signal = match &args.signal {
-        Some(name) => Some(signal_number(name).ok_or_else(|| CommandError::Signal(name.clone()))?),
+        Some(name) => {
+            Some(crate::signals::number(name).ok_or_else(|| CommandError::Signal(name.clone()))?)
+        }
         None => None,
     };
     let facts = ExitFacts {
@@ -179,7 +181,7 @@ fn scan(
     rules: &Arc<Rules>,
     mut input: impl Read,
     path: &str,
-) -> Result<Vec<super::Found>, CommandError> {
+) -> Result<Vec<crate::classify::Found>, CommandError> {
     let mut stdout = rules.matcher(Stream::Stdout);
     let mut stderr = rules.matcher(Stream::Stderr);
     let mut buf = vec![0u8; 64 * 1024];
@@ -327,7 +329,7 @@ pub fn run_rules(args: &RulesArgs, mut out: impl Write) -> Result<i32, CommandEr
 
 fn check(file: &Path) -> Result<String, CommandError> {
     let origin = Origin::File(file.display().to_string());
-    let text = super::rules::read_capped(file, &origin)?;
+    let text = crate::classify::rules::read_capped(file, &origin)?;
     let compiled = Rules::compile_input(&text, &origin)?;
     let count = compiled.len();
     let rules = Arc::new(Rules::from_compiled(compiled)?);

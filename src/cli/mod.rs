@@ -10,19 +10,23 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::classify::command::{ClassifyArgs, RulesArgs, run_classify, run_rules};
-use crate::error::{Error, exit_code, with_causes};
+use classify::{ClassifyArgs, RulesArgs, run_classify, run_rules};
+mod classify;
+pub mod error;
+mod insights;
+mod task;
+
+use crate::error::with_causes;
 use crate::exec::Cancel;
-use crate::exec::env::BaseEnv;
-use crate::exec::work_dir::WorkDir;
-use crate::plan::{EnvValue, INPUTS, Plan, RawInputs};
-use crate::policy::WaitPolicy;
-use crate::report::log::Log;
-use crate::report::{self, Report};
-use crate::run::{self, Context, Outcome, SystemTime};
+use crate::exit_code;
+use crate::inputs::{EnvValue, INPUTS, RawInputs};
+use crate::log::Log;
+use crate::plan::Plan;
 use crate::state::store::{self, Store};
-use crate::state::{self, Shared, inspect};
-use crate::task::command::{TaskArgs, run_tasks};
+use crate::state::{self, inspect};
+use crate::step;
+use error::Error;
+use task::{TaskArgs, run_tasks};
 
 /// recover runs a command and makes a flaky CI step recover on its own: it retries failed
 /// attempts with backoff, stops the attempt's whole process tree on timeout, and says clearly
@@ -59,7 +63,7 @@ pub enum Command {
     /// Run tasks of recover.yml (commands with their retry policies), or list them.
     Task(TaskArgs),
     /// Which steps are flaky and what retries cost, read from the GitHub API's run history.
-    Insights(crate::insights::command::InsightsArgs),
+    Insights(insights::InsightsArgs),
 }
 
 /// `recover state show` and `recover state reset`.
@@ -193,7 +197,7 @@ pub fn main() -> i32 {
         Some(Command::Rules(args)) => run_rules(&args, std::io::stdout().lock()),
         Some(Command::State(command)) => return state_command(command),
         Some(Command::Task(args)) => return run_tasks(&args),
-        Some(Command::Insights(args)) => return crate::insights::command::run(&args),
+        Some(Command::Insights(args)) => return insights::run(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", with_causes(&error));
@@ -336,7 +340,7 @@ fn run_command(args: RunArgs) -> i32 {
     };
     runtime.block_on(async {
         match Cancel::listen() {
-            Ok(mut cancel) => execute(&plan, actions, &mut cancel).await.exit_code,
+            Ok(mut cancel) => step::execute(&plan, actions, &mut cancel).await.exit_code,
             Err(error) => refuse(&Error::Runtime(error), actions),
         }
     })
@@ -361,7 +365,7 @@ pub(crate) fn refuse(error: &Error, actions: bool) -> i32 {
         other => log.error(&other.to_string()),
     }
     let code = error.exit_code();
-    write_outputs(
+    step::write_outputs(
         &mut log,
         &[
             ("exit_code", code.to_string()),
@@ -369,84 +373,6 @@ pub(crate) fn refuse(error: &Error, actions: bool) -> i32 {
         ],
     );
     code
-}
-
-/// How one run of a plan ended, for `recover task`, which runs several.
-pub(crate) struct Finished {
-    /// recover's exit code for this run.
-    pub exit_code: i32,
-    /// How the run ended.
-    pub outcome: Outcome,
-    /// Attempts of the command (the fallback not counted), as `total_attempts`.
-    pub attempts: usize,
-    /// The whole run, waits included.
-    pub duration: std::time::Duration,
-}
-
-/// Runs a plan and reports it: log, outputs, summary, report file.
-pub(crate) async fn execute(plan: &Plan, actions: bool, cancel: &mut Cancel) -> Finished {
-    let mut log = Log::new(actions);
-    let env = BaseEnv::current();
-    let work_dir = work_dir(&env);
-    let waits = WaitPolicy::waits_from_entropy(&plan.policy.waits);
-    let mut shared = plan.state.as_ref().and_then(|state| {
-        let default = state::default_dir(|name| {
-            env.get(name)
-                .and_then(|v| v.to_str())
-                .map(ToOwned::to_owned)
-        });
-        Shared::open(state, default, &mut log)
-    });
-    let ctx = Context {
-        env: &env,
-        work_dir: &work_dir,
-        classifier: &plan.rules,
-        clock: &SystemTime,
-        sleeper: &SystemTime,
-        waits,
-        log: &mut log,
-        shared: shared.as_mut(),
-    };
-    let result = run::run(plan, ctx, cancel).await;
-    let report = Report::new(plan, &result);
-    if let Some((kind, message)) = report.final_annotation() {
-        log.annotate(kind, &message, true);
-    }
-    report::sinks::command_outputs_notice(&report, &mut log);
-    report::step_result::emit(&report, &env, &mut log, actions);
-    log.finish();
-    write_outputs(&mut log, &report.outputs());
-    report::sinks::summary(&report, env.get("GITHUB_STEP_SUMMARY"), &mut log);
-    if let Some(path) = &plan.report_file
-        && let Err(error) = report::json::write(&report, path)
-    {
-        log.warning(&format!(
-            "cannot write report_file {}: {error}",
-            path.display()
-        ));
-    }
-    Finished {
-        exit_code: report.exit_code(),
-        outcome: result.outcome,
-        attempts: report.attempt_count(),
-        duration: result.duration,
-    }
-}
-
-/// A private directory for scripts and the attempts' runner files, in `RUNNER_TEMP` when the
-/// runner gives one (it is cleaned after the job), else the system's temporary directory.
-fn work_dir(env: &BaseEnv) -> WorkDir {
-    let parent = env
-        .get("RUNNER_TEMP")
-        .map(PathBuf::from)
-        .filter(|p| p.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    WorkDir::new(parent)
-}
-
-fn write_outputs(log: &mut Log, values: &[(&str, String)]) {
-    let path = std::env::var_os("GITHUB_OUTPUT");
-    report::sinks::outputs(log, path.as_deref(), values);
 }
 
 #[cfg(test)]

@@ -11,14 +11,16 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::fetch::{Client, Limits, RealWaiter};
-use super::gather::{Query, gather};
-use super::render::{Format, render};
-use super::{Insights, SCHEMA_VERSION, advice, aggregate, cache::Cache, progress::Progress};
-use crate::cli::{is_actions, runtime};
-use crate::error::exit_code;
+use super::{is_actions, runtime};
+use crate::exit_code;
 use crate::github::{DEFAULT_API_URL, Token};
-use crate::report::annotations::command;
+use crate::insights::fetch::{Client, Limits, RealWaiter};
+use crate::insights::gather::{Query, gather};
+use crate::insights::render::{Format, render};
+use crate::insights::{
+    Insights, SCHEMA_VERSION, advice, aggregate, cache::Cache, progress::Progress,
+};
+use crate::workflow::command;
 
 /// `recover insights [--repo OWNER/NAME] [--days 14] [--workflow FILE] [--branch B]
 /// [--format table|markdown|json|csv] [--token-env GITHUB_TOKEN] [--max-requests N]`.
@@ -374,10 +376,7 @@ fn say(actions: bool, kind: &str, text: &str) {
     if actions {
         eprintln!("{}", command(kind, &[], text));
     } else {
-        eprintln!(
-            "recover: {kind}: {}",
-            crate::report::annotations::one_line(text)
-        );
+        eprintln!("recover: {kind}: {}", crate::workflow::one_line(text));
     }
 }
 

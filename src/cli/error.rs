@@ -1,0 +1,35 @@
+//! What can go wrong in recover itself, before or around a run, and its exit code.
+
+use crate::exit_code;
+use crate::plan::PlanError;
+
+/// What can go wrong in recover itself.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more inputs are invalid.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Plan(Vec<PlanError>),
+    /// `recover state reset` was given a name no circuit can have.
+    #[error(
+        "circuit name {0:?} is not valid; expected 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`"
+    )]
+    CircuitName(String),
+    /// The state directory cannot be read or changed (`recover state`).
+    #[error(transparent)]
+    State(#[from] crate::state::store::StoreError),
+    /// The async runtime or the signal handlers cannot start.
+    #[error("cannot start: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The exit code for this error: 2 for what the user can fix, 71 when recover itself cannot
+    /// start.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Runtime(_) => exit_code::CANNOT_START,
+            Error::Plan(_) | Error::CircuitName(_) | Error::State(_) => exit_code::USAGE,
+        }
+    }
+}
