@@ -45,7 +45,7 @@ mod tests {
     use super::*;
 
     fn matches(pattern: &str, line: &str) -> bool {
-        crate::classify::rules::build_regex(&undecorated(pattern))
+        crate::classify::rule::build_regex(&undecorated(pattern))
             .unwrap()
             .is_match(line.as_bytes())
     }

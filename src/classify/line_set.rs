@@ -11,8 +11,10 @@ use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson::{NFA, pikevm};
 use regex_automata::{Input, MatchError, MatchKind, PatternSet};
 
+use super::error::RulesError;
 use super::nfa_image;
-use super::rules::{Rule, RulesError, StreamSelector};
+use super::rule::Rule;
+use super::schema::StreamSelector;
 use crate::exec::stream::Stream;
 
 /// The most memory each lazy DFA's cache may take, in bytes. Past it the cache is cleared and

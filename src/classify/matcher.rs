@@ -18,7 +18,7 @@ use memchr::{memchr, memrchr};
 use regex::bytes::Regex;
 
 use super::line_set::{Caches, Engines, LineSet, Target};
-use super::rules::{Rules, build_regex};
+use super::rules::Rules;
 use super::text::TextLines;
 use super::wait::{WaitHint, parse_hint};
 use crate::exec::stream::{Observer, Stream};
@@ -277,12 +277,6 @@ fn capture_wait(re: &Regex, line: &[u8]) -> Option<WaitHint> {
 
 fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
-}
-
-/// Checks that a pattern cannot match every line (an empty match would make every line a hit
-/// and defeat the prefilter).
-pub(super) fn check_not_empty(pattern: &str) -> bool {
-    build_regex(pattern).is_ok_and(|re| !re.is_match(b""))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod matcher;
     )
 )]
 mod nfa_image;
+mod rule;
 pub mod rules;
 pub mod schema;
 mod text;
@@ -191,12 +192,12 @@ mod tests {
         for rule in rules.rules() {
             for pattern in &rule.patterns {
                 assert!(
-                    rules::build_regex(pattern).is_ok(),
+                    rule::build_regex(pattern).is_ok(),
                     "rule {}: {pattern}",
                     rule.name
                 );
                 assert!(
-                    matcher::check_not_empty(pattern),
+                    rule::check_not_empty(pattern),
                     "rule {}: {pattern} matches empty",
                     rule.name
                 );
@@ -212,14 +213,10 @@ mod tests {
         let mut waits = 0;
         for rule in rules.rules() {
             for re in &rule.exclude {
-                assert!(
-                    rules::build_regex(re.as_str()).is_ok(),
-                    "rule {}",
-                    rule.name
-                );
+                assert!(rule::build_regex(re.as_str()).is_ok(), "rule {}", rule.name);
             }
             for re in &rule.wait {
-                let compiled = rules::build_regex(re.as_str());
+                let compiled = rule::build_regex(re.as_str());
                 assert!(
                     compiled.is_ok_and(|c| c.captures_len() >= 2),
                     "rule {}: wait {} needs a capture group",

@@ -11,10 +11,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::Path;
-
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder};
 use serde_saphyr::Spanned;
 
 pub use super::error::{Origin, RegexField, RulesError};
@@ -22,95 +20,15 @@ pub use super::schema::{Examples, RuleSpec, RulesFile, StreamSelector};
 
 use super::decor::undecorated;
 use super::line_set::LineSets;
-use super::matcher::check_not_empty;
-use super::{Category, Severity};
+use super::rule::check_not_empty;
+pub use super::rule::{Rule, RuleRegex};
 
 /// The largest rules input we read, in bytes. Real rules files are a few kilobytes; the cap keeps
 /// a mistaken path (a log, a binary) from costing memory and time.
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 
-/// The largest compiled size of one regex, in bytes (the `regex` crate's `size_limit`).
-const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
-
 /// The built-in rules, embedded in the binary.
 const BUILTIN_YAML: &str = include_str!("builtin.yml");
-
-/// A compiled rule.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    /// The rule's name.
-    pub name: String,
-    /// The category it assigns.
-    pub category: Category,
-    /// The severity it assigns.
-    pub severity: Severity,
-    /// Whether its failures are worth another attempt.
-    pub retryable: bool,
-    /// Exit codes it requires (any of), empty for no requirement.
-    pub exit_codes: Vec<i32>,
-    /// Signal numbers it requires (any of), empty for no requirement.
-    pub signals: Vec<i32>,
-    /// Whether the rule names a symptom (a test failed, a step exited non-zero) rather than a
-    /// cause: it decides only when no cause rule matched.
-    pub symptom: bool,
-    /// The patterns, with a leading `^` widened to allow CI decorations (see [`undecorated`]).
-    pub patterns: Vec<String>,
-    /// Exclusions.
-    pub exclude: Vec<RuleRegex>,
-    /// Wait patterns.
-    pub wait: Vec<RuleRegex>,
-    /// The streams its patterns look at.
-    pub stream: StreamSelector,
-    /// Where it was written.
-    pub origin: Origin,
-    /// Sample lines from the rules file.
-    pub examples: Examples,
-}
-
-/// One exclusion or wait regex of a rule, compiled on first use.
-///
-/// These regexes are only needed on a line that a rule's patterns matched, which most runs never
-/// see: compiling the built-in ones at load time cost more than loading the rest of the rules.
-/// A user's regexes are compiled when loaded, to report errors before anything runs; the
-/// built-in ones are checked by the test suite.
-#[derive(Debug, Clone)]
-pub struct RuleRegex {
-    pattern: String,
-    compiled: OnceLock<Regex>,
-}
-
-impl RuleRegex {
-    /// A regex known to compile, compiled when first used.
-    fn trusted(pattern: String) -> RuleRegex {
-        RuleRegex {
-            pattern,
-            compiled: OnceLock::new(),
-        }
-    }
-
-    /// A regex compiled now.
-    fn checked(pattern: String) -> Result<RuleRegex, regex::Error> {
-        let compiled = OnceLock::from(build_regex(&pattern)?);
-        Ok(RuleRegex { pattern, compiled })
-    }
-
-    /// The regex as written.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.pattern
-    }
-
-    /// The compiled regex.
-    ///
-    /// # Panics
-    /// If a trusted regex does not compile, which the test suite rules out for the built-ins.
-    #[must_use]
-    pub fn regex(&self) -> &Regex {
-        self.compiled.get_or_init(|| {
-            build_regex(&self.pattern).expect("the built-in regexes compile (tested)")
-        })
-    }
-}
 
 /// The effective rules, compiled, in priority order.
 #[derive(Debug)]
@@ -381,22 +299,6 @@ fn widened(list: &[Spanned<String>]) -> Vec<RuleRegex> {
                 .expect("a pattern that compiles still compiles with decorations allowed")
         })
         .collect()
-}
-
-/// Compiles one regex the way every rule regex is compiled: multi-line, so `^` and `$` work
-/// at line boundaries in the matcher's whole-chunk prefilter too, and CRLF-aware.
-///
-/// Unicode classes are off: log lines are matched as bytes (`\w` is `[0-9A-Za-z_]`, `(?i)` folds
-/// ASCII), which keeps the compiled sets small and quick to build; non-ASCII literals in a
-/// pattern still match their UTF-8 bytes.
-pub(super) fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .multi_line(true)
-        .crlf(true)
-        .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
 }
 
 /// The JSON Schema of rules files, as committed in `docs/rules.schema.json`.

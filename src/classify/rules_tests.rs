@@ -1,6 +1,7 @@
 use std::fmt::Write as _;
 
 use super::*;
+use crate::classify::Severity;
 
 fn inline_error(yaml: &str) -> String {
     Rules::compile_input(yaml, &Origin::Inline)

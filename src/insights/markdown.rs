@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 
 use super::Insights;
-use super::render::{
-    JOB_HEADERS, STEP_HEADERS, WEEK_HEADERS, headline, job_row, jobs, partial_note, requests,
-    step_row, steps, week_rows,
+use super::rows::{
+    JOB_HEADERS, STEP_HEADERS, WEEK_HEADERS, code_span, headline, job_row, jobs, partial_note,
+    requests, step_row, steps, week_rows,
 };
 
 /// The markdown report, at most `limit` bytes: step rows past the limit are left out, and a
@@ -93,14 +93,6 @@ fn md_text(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace(['\n', '\r'], " ")
-}
-
-/// A label as inline code, with a fence longer than any run of backticks in it.
-pub(super) fn code_span(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let text = text.replace('|', "\\|").replace(['\n', '\r'], " ");
-    format!("{fence} {text} {fence}")
 }
 
 /// Advice with its `` `label` `` kept as code and the rest escaped.

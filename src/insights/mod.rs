@@ -24,6 +24,7 @@ pub mod model;
 pub mod parse;
 pub mod progress;
 pub mod render;
+mod rows;
 
 use serde::Serialize;
 

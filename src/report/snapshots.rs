@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use crate::log::Log;
 use super::{Report, json, summary, terminal};
 use crate::classify::{Category, Classification, Severity};
 use crate::exec::stream::Tail;
 use crate::inputs::RawInputs;
+use crate::log::Log;
 use crate::outcome::{AttemptKind, AttemptRecord, Outcome, RunResult};
 use crate::plan::Plan;
 use crate::policy::GiveUp;

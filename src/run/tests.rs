@@ -1,9 +1,8 @@
-
 use super::*;
 use crate::exec::stream::{Observer, Stream};
+use crate::inputs::RawInputs;
 use std::future::Future;
 use std::pin::Pin;
-use crate::inputs::RawInputs;
 use std::sync::Mutex;
 
 /// A clock that only moves when the loop sleeps, and records each sleep.
