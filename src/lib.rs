@@ -22,6 +22,8 @@ pub mod error;
 pub mod exec;
 pub mod github;
 pub mod insights;
+/// The vocabulary of an attempt's output: `Stream`, `Observer`, `Tail`; imports nothing of ours.
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -16,7 +16,7 @@ use super::rules::{Origin, Rules, RulesError, signal_number};
 use super::verdict::{Decider, Evidence};
 use super::wait::resolve;
 use super::{Classification, ExitFacts, WaitHint};
-use crate::exec::stream::{Observer, Stream};
+use crate::output::{Observer, Stream};
 
 /// `recover classify`: explain how recover classifies a log.
 #[derive(Debug, Clone, Args)]

@@ -13,7 +13,7 @@ use regex_automata::{Input, MatchError, MatchKind, PatternSet};
 
 use super::nfa_image;
 use super::rules::{Rule, RulesError, StreamSelector};
-use crate::exec::stream::Stream;
+use crate::output::Stream;
 
 /// The most memory each lazy DFA's cache may take, in bytes. Past it the cache is cleared and
 /// rebuilt as lines come: a little slower on pathological output, but recover's memory stays

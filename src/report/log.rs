@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::annotations::{command, one_line};
 use super::{human, reason};
 use crate::exec::CancelSignal;
-use crate::exec::stream::{Stream, write_fully};
+use crate::output::{Stream, write_fully};
 use crate::plan::{Plan, Program};
 use crate::policy::GiveUp;
 use crate::run::{AttemptKind, AttemptRecord};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::log::Log;
 use super::{Report, json, summary, terminal};
 use crate::classify::{Category, Classification, Severity};
-use crate::exec::stream::Tail;
+use crate::output::Tail;
 use crate::plan::{Plan, RawInputs};
 use crate::policy::GiveUp;
 use crate::run::{AttemptKind, AttemptRecord, Outcome, RunResult};
