@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use recover::classify::Rules;
-use recover::exec::stream::{Observer, Stream};
+use recover::output::{Observer, Stream};
 
 /// Lines seen in real CI logs: build progress, package installs, test output, timestamps,
 /// warnings that must not match, long minified lines.

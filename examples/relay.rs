@@ -12,8 +12,8 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use recover::classify::lazy::PlanRules;
-use recover::exec::stream::Stream;
 use recover::exec::{self, AttemptSpec, Cancel};
+use recover::output::Stream;
 
 fn main() {
     let mut args = std::env::args_os().skip(1);

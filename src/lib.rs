@@ -26,6 +26,7 @@ pub mod inputs;
 pub mod insights;
 pub mod log;
 pub mod outcome;
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::classify::{Classification, ExitFacts};
 use crate::exec::CancelSignal;
-use crate::exec::stream::Tail;
+use crate::output::Tail;
 use crate::policy::GiveUp;
 use crate::state::StateNote;
 

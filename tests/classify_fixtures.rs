@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use recover::classify::{ExitFacts, Rules};
-use recover::exec::stream::{Observer, Stream};
+use recover::output::{Observer, Stream};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use recover::classify::{ExitFacts, Rules};
-use recover::exec::stream::{Observer, Stream};
+use recover::output::{Observer, Stream};
 
 fn rules() -> &'static Arc<Rules> {
     static RULES: OnceLock<Arc<Rules>> = OnceLock::new();

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use recover::classify::{ExitFacts, Rules};
-use recover::exec::stream::{Observer, Stream};
+use recover::output::{Observer, Stream};
 
 const STREAM: usize = 16 << 20;
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::rules::Rules;
-use crate::exec::stream::{Observer, Stream};
+use crate::output::{Observer, Stream};
 
 impl Rules {
     /// The examples that fail: a `match` line the rule does not match, or a `miss` line it does.

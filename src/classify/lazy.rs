@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use super::matcher::{Found, StreamMatcher};
 use super::rules::Rules;
 use super::{Classification, ExitFacts};
-use crate::exec::stream::{Observer, Stream};
+use crate::output::{Observer, Stream};
 
 /// The built-in rules, shared by every use in the process.
 fn builtin() -> Arc<Rules> {

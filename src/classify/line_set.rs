@@ -15,7 +15,7 @@ use super::error::RulesError;
 use super::nfa_image;
 use super::rule::Rule;
 use super::schema::StreamSelector;
-use crate::exec::stream::Stream;
+use crate::output::Stream;
 
 /// The most memory each lazy DFA's cache may take, in bytes. Past it the cache is cleared and
 /// rebuilt as lines come: a little slower on pathological output, but recover's memory stays

@@ -21,7 +21,7 @@ use super::line_set::{Caches, Engines, LineSet, Target};
 use super::rules::Rules;
 use super::text::TextLines;
 use super::wait::{WaitHint, parse_hint};
-use crate::exec::stream::{Observer, Stream};
+use crate::output::{Observer, Stream};
 
 /// The longest line the matcher looks at, in bytes. Longer lines are cut for matching (never
 /// for the relay): error messages are short, and the cut bounds both memory and time per line.

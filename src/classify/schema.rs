@@ -34,8 +34,8 @@ pub enum StreamSelector {
 impl StreamSelector {
     /// Whether this selector covers `stream`.
     #[must_use]
-    pub fn covers(self, stream: crate::exec::stream::Stream) -> bool {
-        use crate::exec::stream::Stream;
+    pub fn covers(self, stream: crate::output::Stream) -> bool {
+        use crate::output::Stream;
         matches!(
             (self, stream),
             (StreamSelector::Both, _)

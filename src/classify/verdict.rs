@@ -21,7 +21,7 @@
 use super::matcher::{Found, Hit};
 use super::rules::{Origin, Rule, Rules};
 use super::{Category, Classification, ExitFacts, Severity};
-use crate::exec::stream::Stream;
+use crate::output::Stream;
 
 /// The longest matched line a classification carries, in bytes, for the report and outputs.
 pub const MAX_REPORTED_LINE: usize = 1024;
@@ -262,7 +262,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::exec::stream::Observer;
+    use crate::output::Observer;
 
     fn weigh(rules: &Arc<Rules>, log: &str, exit_code: i32, signal: Option<i32>) -> Evidence {
         let mut m = rules.matcher(Stream::Stderr);

@@ -16,7 +16,7 @@ use crate::classify::rules::{Origin, Rules, RulesError};
 use crate::classify::verdict::{Decider, Evidence};
 use crate::classify::wait::resolve;
 use crate::classify::{Classification, ExitFacts, WaitHint};
-use crate::exec::stream::{Observer, Stream};
+use crate::output::{Observer, Stream};
 
 /// `recover classify`: explain how recover classifies a log.
 #[derive(Debug, Clone, Args)]

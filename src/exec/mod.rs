@@ -35,9 +35,10 @@ use process_wrap::tokio::{ChildWrapper, CommandWrap};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, sleep_until};
 
+use crate::output::{Observer, Stream, Tail};
 pub use cancel::{Cancel, CancelSignal};
 use platform::Group;
-use stream::{Observer, Progress, Relayed, Stream, Tail};
+use stream::{Progress, Relayed};
 
 /// How often the group is checked while it is being stopped. Only the stop path polls: a
 /// running attempt is waited on, never polled.

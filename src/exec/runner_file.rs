@@ -133,7 +133,7 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if file.metadata()?.is_file() {
         file.set_len(0)?;
     }
-    super::stream::write_fully(&mut file, bytes)
+    crate::output::write_fully(&mut file, bytes)
 }
 
 /// Whether the file's last byte (of `len`) is not a newline.

@@ -5,99 +5,10 @@
 //! This code is synchronous on purpose: each stream gets its own thread with blocking reads and
 //! writes, so a slow reader downstream never stalls the timers and signals of the attempt loop.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Which stream a chunk came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stream {
-    /// The command's standard output.
-    Stdout,
-    /// The command's standard error.
-    Stderr,
-}
-
-/// Something that watches an attempt's output as it passes, such as the rule matcher.
-///
-/// Chunks arrive in order but split anywhere, even inside a line or a UTF-8 sequence.
-pub trait Observer: Send {
-    /// Sees the next chunk of the stream.
-    fn observe(&mut self, chunk: &[u8]);
-}
-
-/// No observer at all.
-impl Observer for () {
-    fn observe(&mut self, _chunk: &[u8]) {}
-}
-
-/// An observer that may be absent (no rules loaded, say).
-impl<T: Observer> Observer for Option<T> {
-    fn observe(&mut self, chunk: &[u8]) {
-        if let Some(inner) = self {
-            inner.observe(chunk);
-        }
-    }
-}
-
-/// The last bytes of a stream, kept for the report.
-///
-/// Bounded so that a command printing gigabytes costs recover no more memory than a short one.
-#[derive(Debug, Clone, Default)]
-pub struct Tail {
-    bytes: VecDeque<u8>,
-    capacity: usize,
-    total: u64,
-}
-
-impl Tail {
-    /// The tail size kept per stream.
-    ///
-    /// # Defaults
-    /// 64 KiB: enough for the report's last 50 lines at GitHub's usual widths.
-    pub const DEFAULT_CAPACITY: usize = 64 * 1024;
-
-    /// A tail that keeps at most `capacity` bytes.
-    #[must_use]
-    pub fn with_capacity(capacity: usize) -> Tail {
-        Tail {
-            bytes: VecDeque::with_capacity(capacity.min(4096)),
-            capacity,
-            total: 0,
-        }
-    }
-
-    /// Appends a chunk, dropping the oldest bytes past the capacity.
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.total += chunk.len() as u64;
-        if chunk.len() >= self.capacity {
-            self.bytes.clear();
-            self.bytes.extend(&chunk[chunk.len() - self.capacity..]);
-            return;
-        }
-        let overflow = (self.bytes.len() + chunk.len()).saturating_sub(self.capacity);
-        self.bytes.drain(..overflow);
-        self.bytes.extend(chunk);
-    }
-
-    /// The kept bytes, oldest first.
-    #[must_use]
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.bytes.iter().copied().collect()
-    }
-
-    /// How many bytes passed in all, kept or not.
-    #[must_use]
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-
-    /// Whether bytes were dropped from the front.
-    #[must_use]
-    pub fn is_truncated(&self) -> bool {
-        self.total > self.bytes.len() as u64
-    }
-}
+use crate::output::{Observer, Tail, write_fully};
 
 /// What a relay thread hands back when its stream ends.
 pub struct Relayed<O> {
@@ -483,9 +394,7 @@ fn run_ring<O: Observer>(
         kept.extend_from_slice(&ring[pos..]);
     }
     kept.extend_from_slice(&ring[..pos]);
-    let mut tail = Tail::with_capacity(tail_capacity);
-    tail.push(&kept[kept.len().saturating_sub(tail_capacity)..]);
-    tail.total = total;
+    let tail = Tail::from_end(tail_capacity, &kept, total);
     let (observer, observer_failure) = watch.into_parts();
     Ok(Relayed {
         tail,
@@ -540,40 +449,10 @@ pub async fn relay_async<O: Observer>(
     })
 }
 
-/// Writes all of `chunk`, waiting out a full non-blocking descriptor: recover's stdout may be
-/// shared with a parent that set `O_NONBLOCK`, and `EAGAIN` there means "later", not "lost".
-/// The log writes its own lines with it too.
-pub(crate) fn write_fully(output: &mut impl Write, mut chunk: &[u8]) -> io::Result<()> {
-    while !chunk.is_empty() {
-        match output.write(chunk) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-            Ok(n) => chunk = &chunk[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    output.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
-
-    #[test]
-    fn tail_keeps_the_last_bytes() {
-        let mut tail = Tail::with_capacity(4);
-        tail.push(b"ab");
-        tail.push(b"cde");
-        assert_eq!(tail.to_vec(), b"bcde");
-        tail.push(b"0123456789");
-        assert_eq!(tail.to_vec(), b"6789");
-        assert_eq!(tail.total(), 15);
-        assert!(tail.is_truncated());
-    }
 
     struct Collect(Arc<Mutex<Vec<u8>>>);
     impl Observer for Collect {

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::exec::CancelSignal;
-use crate::exec::stream::{Stream, write_fully};
 use crate::outcome::{AttemptKind, AttemptRecord};
+use crate::output::{Stream, write_fully};
 use crate::plan::{Plan, Program};
 use crate::policy::GiveUp;
 use crate::workflow::{command, one_line};

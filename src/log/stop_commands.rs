@@ -8,7 +8,7 @@
 //! white space, as the runner trims it) is skipped at once, so the watch costs little more than
 //! finding the newlines.
 
-use crate::exec::stream::Observer;
+use crate::output::Observer;
 
 /// The longest command line looked at; a longer one is not a command recover needs to follow.
 const MAX_LINE: usize = 4096;

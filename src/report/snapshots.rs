@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::{Report, json, summary, terminal};
 use crate::classify::{Category, Classification, Severity};
-use crate::exec::stream::Tail;
 use crate::inputs::RawInputs;
 use crate::log::Log;
 use crate::outcome::{AttemptKind, AttemptRecord, Outcome, RunResult};
+use crate::output::Tail;
 use crate::plan::Plan;
 use crate::policy::GiveUp;
 

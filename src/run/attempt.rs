@@ -9,12 +9,13 @@ use super::Loop;
 use super::classifier::Classifier;
 use super::min_some;
 use crate::exec::env::SideFiles;
-use crate::exec::stream::{Observer, Relayed, Stream, Tail};
+use crate::exec::stream::Relayed;
 use crate::exec::work_dir::WorkDir;
 use crate::exec::{self, AttemptSpec, Cancel, CancelSignal, Ending};
 use crate::log::Log;
 use crate::log::stop_commands::StopCommands;
 use crate::outcome::{AttemptKind, AttemptRecord};
+use crate::output::{Observer, Stream, Tail};
 use crate::plan::{Plan, Program};
 
 /// One command run to its end, before any decision.

@@ -3,7 +3,7 @@
 
 use crate::classify::lazy::{LazyMatcher, PlanRules};
 use crate::classify::{Classification, ExitFacts};
-use crate::exec::stream::{Observer, Stream};
+use crate::output::{Observer, Stream};
 
 /// Turns what an attempt printed and how it exited into a [`Classification`].
 pub trait Classifier {

@@ -1,6 +1,6 @@
 use super::*;
-use crate::exec::stream::{Observer, Stream};
 use crate::inputs::RawInputs;
+use crate::output::{Observer, Stream};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
