@@ -50,6 +50,11 @@ const fn input(
     }
 }
 
+/// Inputs of the action that `recover run` does not read (how the action installs the binary).
+/// They are recover's all the same: like every input in [`INPUTS`], they never reach the
+/// command as `INPUT_<NAME>`.
+pub const ACTION_ONLY: [&str; 1] = ["install"];
+
 /// Every input of `recover run`, in documentation order.
 pub const INPUTS: &[InputSpec] = &[
     input(

@@ -4,12 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use recover::inputs::INPUTS;
+use recover::inputs::{ACTION_ONLY, INPUTS};
 use recover::report::OUTPUTS;
 use serde::Deserialize;
-
-/// Inputs of the action that the binary does not read: how the binary is installed.
-const ACTION_ONLY: [&str; 1] = ["install"];
 
 /// Inputs whose default in the action is an expression the runner evaluates; the binary has no
 /// default of its own for them.

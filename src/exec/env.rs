@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use super::runner_file;
 use super::work_dir::WorkDir;
 
-use crate::inputs::INPUTS;
+use crate::inputs::{ACTION_ONLY, INPUTS};
 
 /// The runner's files a step writes to, with the name each attempt's copy gets.
 pub const SIDE_FILES: [(&str, &str); 4] = [
@@ -26,10 +26,6 @@ pub const SIDE_FILES: [(&str, &str); 4] = [
     ("GITHUB_PATH", "path"),
     ("GITHUB_STEP_SUMMARY", "step_summary"),
 ];
-
-/// Inputs of the action that are not inputs of `recover run` but must not reach the command
-/// either (the token above all).
-const ACTION_ONLY_INPUTS: [&str; 2] = ["GITHUB_TOKEN", "INSTALL"];
 
 /// recover's environment without its own inputs: what every attempt starts from.
 #[derive(Debug, Clone, Default)]
@@ -127,10 +123,11 @@ fn is_own_input(name: &OsStr) -> bool {
     let Some(input) = name.strip_prefix("INPUT_") else {
         return false;
     };
-    ACTION_ONLY_INPUTS.contains(&input)
-        || INPUTS
-            .iter()
-            .any(|spec| spec.name.eq_ignore_ascii_case(input))
+    INPUTS
+        .iter()
+        .map(|spec| spec.name)
+        .chain(ACTION_ONLY)
+        .any(|own| own.eq_ignore_ascii_case(input))
 }
 
 /// One attempt's copies of the runner's files.
@@ -216,6 +213,7 @@ mod tests {
             ("INPUT_COMMAND", "x"),
             ("INPUT_MAX_ATTEMPTS", "3"),
             ("INPUT_GITHUB_TOKEN", "secret"),
+            ("INPUT_INSTALL", "build"),
             ("INPUT_SOMETHING_ELSE", "kept"),
             ("PATH", "/bin"),
             ("RECOVER_PREVIOUS_EXIT_CODE", "9"),

@@ -20,7 +20,7 @@ use super::rows::{
 pub const MARKDOWN_LIMIT: usize = 512 * 1024;
 
 /// The formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Aligned columns, for a terminal.
     Table,
