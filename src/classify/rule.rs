@@ -30,7 +30,7 @@ pub struct Rule {
     /// Whether the rule names a symptom (a test failed, a step exited non-zero) rather than a
     /// cause: it decides only when no cause rule matched.
     pub symptom: bool,
-    /// The patterns, with a leading `^` widened to allow CI decorations (see [`undecorated`]).
+    /// The patterns, with a leading `^` widened to allow CI decorations (see [`undecorated`](super::decor::undecorated)).
     pub patterns: Vec<String>,
     /// Exclusions.
     pub exclude: Vec<RuleRegex>,

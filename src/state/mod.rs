@@ -6,7 +6,7 @@
 //! for the report.
 //!
 //! The decisions are pure functions in [`breaker`] and [`budget`]; [`store`] does the file work;
-//! [`Shared`] joins them for the attempt loop. A state that cannot be read or written is a
+//! the attempt loop joins them (`run::shared`). A state that cannot be read or written is a
 //! warning and never fails the step: the step then runs as if no circuit or budget were set.
 
 pub mod breaker;
