@@ -58,7 +58,7 @@ pub enum RulesError {
         #[source]
         source: std::io::Error,
     },
-    /// The input is larger than [`MAX_INPUT_BYTES`].
+    /// The input is larger than [`MAX_INPUT_BYTES`](super::rules::MAX_INPUT_BYTES).
     #[error("{input}: larger than the limit of {limit} bytes")]
     TooLarge {
         /// The input at fault.

@@ -9,7 +9,7 @@
 //! of the stream finds the next line that can match anything, stopping at the earliest match
 //! end, and only that line is searched again to tell which patterns matched. Most log lines match
 //! nothing, so most bytes see the DFA once. The DFA and the patterns it holds are in
-//! [`line_set`](super::line_set).
+//! `line_set`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
