@@ -52,17 +52,29 @@ fn run_with(plan: &Plan, time: &FakeTime, seed: u64) -> RunResult {
 }
 
 fn run_cancellable(plan: &Plan, time: &FakeTime, seed: u64, cancel: &mut Cancel) -> RunResult {
+    let (mut log, _) = Log::capture(false);
+    run_classified(plan, time, seed, &ExitOnly, &mut log, cancel)
+}
+
+/// Runs `plan` on fake time with `classifier`, logging to `log`.
+fn run_classified<C: Classifier>(
+    plan: &Plan,
+    time: &FakeTime,
+    seed: u64,
+    classifier: &C,
+    log: &mut Log,
+    cancel: &mut Cancel,
+) -> RunResult {
     let dir = tempfile::tempdir().unwrap();
     let env = BaseEnv::new(std::env::vars_os());
-    let (mut log, _) = Log::capture(false);
     let ctx = Context {
         env: &env,
         work_dir: &WorkDir::new(dir.path().to_path_buf()),
-        classifier: &ExitOnly,
+        classifier,
         clock: time,
         sleeper: time,
         waits: plan.policy.waits.waits_seeded(seed),
-        log: &mut log,
+        log,
         shared: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -175,25 +187,9 @@ fn an_observer_that_panics_leaves_the_attempt_to_its_exit_code_with_one_warning(
     let inputs = RawInputs::from_pairs([("max_attempts", "1")]);
     let plan = Plan::from_inputs(&inputs, argv).unwrap();
     let time = FakeTime::new();
-    let dir = tempfile::tempdir().unwrap();
-    let env = BaseEnv::new(std::env::vars_os());
     let (mut log, text) = Log::capture(false);
     let (_tx, mut cancel) = Cancel::manual();
-    let ctx = Context {
-        env: &env,
-        work_dir: &WorkDir::new(dir.path().to_path_buf()),
-        classifier: &Panicky,
-        clock: &time,
-        sleeper: &time,
-        waits: plan.policy.waits.waits_seeded(0),
-        log: &mut log,
-        shared: None,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(run(&plan, ctx, &mut cancel));
+    let result = run_classified(&plan, &time, 0, &Panicky, &mut log, &mut cancel);
     assert_eq!(result.outcome, Outcome::Failure);
     assert_eq!(result.attempts[0].exit_code, 3);
     let text = String::from_utf8_lossy(&text.lock().unwrap()).into_owned();
