@@ -25,7 +25,7 @@ pub struct Relayed<O> {
 
 /// One of the child's output pipes, as tokio hands it over. Each platform implements it for
 /// tokio's `ChildStdout` and `ChildStderr`.
-pub trait ChildPipe: tokio::io::AsyncRead + Unpin + Send + 'static {
+pub(crate) trait ChildPipe: tokio::io::AsyncRead + Unpin + Send + 'static {
     /// The pipe as a blocking file for a relay thread (tokio hands it back in blocking mode).
     ///
     /// # Errors
