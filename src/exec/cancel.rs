@@ -16,41 +16,13 @@ pub struct Cancel {
 }
 
 impl Cancel {
-    /// Listens for SIGINT and SIGTERM (Ctrl-C and Ctrl-Break on Windows) from now on.
+    /// Listens for SIGINT, SIGTERM and SIGHUP (Ctrl-C and Ctrl-Break on Windows) from now on.
     ///
     /// # Errors
     /// When the signal handlers cannot be installed.
     pub fn listen() -> std::io::Result<Cancel> {
         let (tx, cancel) = Cancel::manual();
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut int = signal(SignalKind::interrupt())?;
-            let mut term = signal(SignalKind::terminate())?;
-            // A closed terminal or a dropped SSH session: without this, recover would die of
-            // SIGHUP and leave the attempt's group running.
-            let mut hup = signal(SignalKind::hangup())?;
-            tokio::spawn(async move {
-                let number = tokio::select! {
-                    _ = int.recv() => 2,
-                    _ = term.recv() => 15,
-                    _ = hup.recv() => 1,
-                };
-                let _ = tx.send(Some(number));
-            });
-        }
-        #[cfg(windows)]
-        {
-            let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
-            let mut ctrl_break = tokio::signal::windows::ctrl_break()?;
-            tokio::spawn(async move {
-                let number = tokio::select! {
-                    _ = ctrl_c.recv() => 2,
-                    _ = ctrl_break.recv() => 15,
-                };
-                let _ = tx.send(Some(number));
-            });
-        }
+        super::platform::forward_cancel_signals(tx)?;
         Ok(cancel)
     }
 

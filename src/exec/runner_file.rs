@@ -17,6 +17,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use super::platform::{non_blocking, read_at};
+
 /// An addition larger than this is copied in pieces (still cut back on failure) rather than
 /// held in memory for one write.
 const ONE_WRITE: u64 = 16 * 1024 * 1024;
@@ -40,17 +42,6 @@ pub fn open_to_read(path: &Path) -> io::Result<File> {
     non_blocking(&mut options);
     regular(options.open(path)?)
 }
-
-#[cfg(unix)]
-fn non_blocking(options: &mut OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Opening a FIFO without a reader would block; O_NONBLOCK makes it return at once, and the
-    // check below then refuses it. On a regular file the flag changes nothing.
-    options.custom_flags(nix::libc::O_NONBLOCK);
-}
-
-#[cfg(not(unix))]
-fn non_blocking(_options: &mut OpenOptions) {}
 
 fn regular(file: File) -> io::Result<File> {
     let kind = file.metadata()?.file_type();
@@ -144,21 +135,6 @@ fn ends_mid_line(file: &File, len: u64) -> io::Result<bool> {
     let mut last = [0u8; 1];
     read_at(file, &mut last, len - 1)?;
     Ok(last[0] != b'\n')
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
-    if n == buf.len() {
-        Ok(())
-    } else {
-        Err(io::Error::from(io::ErrorKind::UnexpectedEof))
-    }
 }
 
 /// Cuts the file back to `start` when `result` is an error, so a failed addition leaves

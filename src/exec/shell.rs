@@ -34,11 +34,13 @@ pub enum Shell {
 }
 
 /// Why a `shell` value was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShellError {
     /// Not a known shell and not a template.
+    #[error("not a known shell nor a command template containing {{0}}")]
     Unknown,
     /// A template whose words cannot be split (an unclosed quote).
+    #[error("the command template has an unclosed quote")]
     Unbalanced,
 }
 
@@ -245,6 +247,10 @@ mod tests {
     fn unknown_shells_and_broken_templates_are_refused() {
         assert_eq!(Shell::parse("zsh"), Err(ShellError::Unknown));
         assert_eq!(Shell::parse("bash -c"), Err(ShellError::Unknown));
+        assert_eq!(
+            ShellError::Unknown.to_string(),
+            "not a known shell nor a command template containing {0}"
+        );
         #[cfg(not(windows))]
         assert_eq!(Shell::parse("bash '{0}"), Err(ShellError::Unbalanced));
     }

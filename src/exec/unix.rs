@@ -1,13 +1,46 @@
 //! The process group of an attempt on Unix: every process the command starts shares it, so one
 //! `killpg` reaches the shell, its children and their children.
 //!
+//! This file is the platform interface of `exec` (windows.rs has the same items): starting the
+//! command in its group, stopping it, the output pipes, the cancelling signals, file access.
+//! Linux adds its own relay and a look at `/proc` (linux.rs).
+//!
 //! Signalling never fails loudly: ESRCH (the group is already gone) is the goal, and EPERM (a
 //! member changed its credentials, e.g. through `sudo`) must not crash recover as it does
 //! nick-fields/retry (issues #114, #124); the SIGKILL that follows is all we can do.
 
+mod lookup;
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use process_wrap::tokio::{ChildWrapper, CommandWrap};
+use tokio::process::{ChildStderr, ChildStdout};
+use tokio::sync::watch;
+
+use super::AttemptSpec;
+use super::cancel::CancelSignal;
+use super::stream::ChildPipe;
+
+#[cfg(target_os = "linux")]
+use super::linux::only_zombies;
+/// Relays a child's pipe to one of recover's own outputs: from pipe to pipe on Linux, by plain
+/// reads and writes elsewhere.
+#[cfg(target_os = "linux")]
+pub use super::linux::relay;
+#[cfg(not(target_os = "linux"))]
+pub use super::stream::relay;
+
+/// Whether every process of a group is a zombie: only Linux can tell (linux.rs); elsewhere a
+/// group that answers to signals counts as live.
+#[cfg(not(target_os = "linux"))]
+fn only_zombies(_pgid: Pid) -> bool {
+    false
+}
 
 /// The group led by the attempt's first process.
 #[derive(Debug, Clone, Copy)]
@@ -110,59 +143,6 @@ exit 0"#;
     }
 }
 
-/// Whether every process of group `pgid` is a zombie, judged from `/proc` (Linux only; elsewhere
-/// a group that answers to signals counts as live).
-#[cfg(target_os = "linux")]
-fn only_zombies(pgid: Pid) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name
-            .to_str()
-            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        {
-            continue;
-        }
-        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-        if pgrp == Some(pgid.as_raw()) && !matches!(state, Some("Z" | "X")) {
-            return false;
-        }
-    }
-    true
-}
-
-#[cfg(not(target_os = "linux"))]
-fn only_zombies(_pgid: Pid) -> bool {
-    false
-}
-
-/// The pipe capacity asked for on the attempt's output pipes: Linux's default limit for an
-/// unprivileged process. A fast producer then fills 16 times fewer pipe buffers between two
-/// wake-ups of the relay than with the default 64 KiB.
-#[cfg(target_os = "linux")]
-pub const PIPE_CAPACITY: i32 = 1024 * 1024;
-
-/// Widens the pipe behind `read_end`, when the system allows it; a refusal (the user's pipe
-/// memory quota is spent) only leaves the default size.
-#[cfg(target_os = "linux")]
-pub fn widen_pipe(read_end: &std::fs::File) {
-    use nix::fcntl::{FcntlArg, fcntl};
-    if let Err(error) = fcntl(read_end, FcntlArg::F_SETPIPE_SZ(PIPE_CAPACITY)) {
-        tracing::debug!(%error, "cannot widen the output pipe");
-    }
-}
-
 /// The exit code a shell would report: the code, or 128 + the signal number.
 #[must_use]
 pub fn exit_code(status: std::process::ExitStatus) -> (i32, Option<i32>) {
@@ -172,4 +152,103 @@ pub fn exit_code(status: std::process::ExitStatus) -> (i32, Option<i32>) {
         (None, Some(signal)) => (128 + signal, Some(signal)),
         (None, None) => (1, None),
     }
+}
+
+/// The command of an attempt, with its arguments. A bare program name is looked up on the
+/// attempt's own `PATH` here when that can be done for certain (lookup.rs), so that the
+/// standard library can start it with `posix_spawn` instead of a fork.
+pub fn command(spec: &AttemptSpec) -> tokio::process::Command {
+    let mut command = match lookup::resolve(&spec.program, &spec.env) {
+        Some(path) => {
+            let mut command = tokio::process::Command::new(path);
+            command.arg0(&spec.program);
+            command
+        }
+        None => tokio::process::Command::new(&spec.program),
+    };
+    command.args(&spec.args);
+    command
+}
+
+/// Starts the command as the leader of a process group of its own.
+pub fn contain(wrap: &mut CommandWrap) {
+    wrap.wrap(process_wrap::tokio::ProcessGroup::leader());
+}
+
+/// The command's first process has exited: its group lives on as long as its members do.
+pub fn leader_exited(_child: &mut Box<dyn ChildWrapper>, _group: Group) {}
+
+/// Asks the group to stop (SIGTERM).
+pub fn terminate(_child: &mut Box<dyn ChildWrapper>, group: Group) {
+    group.terminate();
+}
+
+/// Stops the group at once (SIGKILL).
+pub fn kill(_child: &mut Box<dyn ChildWrapper>, group: Group) {
+    group.kill();
+}
+
+macro_rules! child_pipe {
+    ($($pipe:ty),*) => {$(
+        impl ChildPipe for $pipe {
+            fn into_file(self) -> io::Result<File> {
+                self.into_owned_fd().map(File::from)
+            }
+            fn watch_handle(&self) -> Option<File> {
+                clone_handle(self).ok()
+            }
+        }
+    )*};
+}
+child_pipe!(ChildStdout, ChildStderr);
+
+/// How many bytes wait in the pipe behind `pipe` (0 if that cannot be told).
+pub fn waiting(pipe: &File) -> u64 {
+    rustix::io::ioctl_fionread(pipe).unwrap_or(0)
+}
+
+/// A second, unbuffered handle on `handle` (recover's stdout, a child's pipe).
+///
+/// # Errors
+/// When no descriptor is left.
+pub fn clone_handle(handle: &impl AsFd) -> io::Result<File> {
+    Ok(File::from(handle.as_fd().try_clone_to_owned()?))
+}
+
+/// Sends the number of the first SIGINT, SIGTERM or SIGHUP to reach recover through `tx`.
+///
+/// # Errors
+/// When the signal handlers cannot be installed.
+pub fn forward_cancel_signals(tx: watch::Sender<Option<CancelSignal>>) -> io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    // A closed terminal or a dropped SSH session: without this, recover would die of
+    // SIGHUP and leave the attempt's group running.
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        let number = tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
+            _ = hup.recv() => 1,
+        };
+        let _ = tx.send(Some(number));
+    });
+    Ok(())
+}
+
+/// Opens without blocking: opening a FIFO without a reader would block; `O_NONBLOCK` makes it
+/// return at once, and the caller's check for a regular file then refuses it. On a regular file
+/// the flag changes nothing.
+pub fn non_blocking(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(nix::libc::O_NONBLOCK);
+}
+
+/// Reads exactly `buf.len()` bytes of `file` from `offset`, leaving its position alone.
+///
+/// # Errors
+/// When the read fails or the file ends first.
+pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }

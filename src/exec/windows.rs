@@ -1,6 +1,10 @@
 //! The job object of an attempt on Windows: every process the command starts belongs to it, and
 //! terminating the job ends them all.
 //!
+//! This file is the platform interface of `exec` on Windows (unix.rs has the same items):
+//! starting the command in its job, stopping it, the output pipes, the cancelling signals, file
+//! access.
+//!
 //! Windows has no SIGTERM for console programs in another job, so a timeout or a cancellation
 //! ends the job at once; the grace period does not apply.
 //!
@@ -9,7 +13,20 @@
 //! runner's `TerminateProcess` at the end of a cancellation).
 
 use std::ffi::{OsStr, OsString};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::windows::io::AsHandle;
 use std::path::{Path, PathBuf};
+
+use process_wrap::tokio::{ChildWrapper, CommandWrap};
+use tokio::process::{ChildStderr, ChildStdout};
+use tokio::sync::watch;
+
+use super::AttemptSpec;
+use super::cancel::CancelSignal;
+use super::stream::ChildPipe;
+/// Relays a child's pipe to one of recover's own outputs by plain reads and writes.
+pub use super::stream::relay;
 
 /// The job of an attempt. Termination goes through the child, which owns the job handle.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +66,7 @@ impl Watcher {
     }
 
     /// Nothing to release.
+    #[expect(clippy::unused_async, reason = "the Unix watcher's signature")]
     pub async fn release(self) {}
 }
 
@@ -84,6 +102,109 @@ pub fn resolve(program: &OsStr, env: &[(OsString, OsString)], cwd: &Path) -> Opt
         .and_then(OsStr::to_str)
         .is_some_and(|e| e.eq_ignore_ascii_case("cmd") || e.eq_ignore_ascii_case("bat"));
     is_batch.then_some(found)
+}
+
+/// The command of an attempt, with its arguments: a bare name that stands for a batch file on
+/// the attempt's `PATH` starts that file ([`resolve`]), and arguments meant for cmd are passed
+/// verbatim.
+pub fn command(spec: &AttemptSpec) -> tokio::process::Command {
+    let cwd = spec.cwd.clone().or_else(|| std::env::current_dir().ok());
+    let batch = cwd.and_then(|cwd| resolve(&spec.program, &spec.env, &cwd));
+    let mut command = tokio::process::Command::new(
+        batch
+            .as_deref()
+            .map_or(spec.program.as_os_str(), |p| p.as_os_str()),
+    );
+    command.args(&spec.args);
+    if let Some(raw) = &spec.raw_args {
+        command.raw_arg(raw);
+    }
+    command
+}
+
+/// Starts the command in a job object of its own, ended when recover lets go of it.
+pub fn contain(wrap: &mut CommandWrap) {
+    wrap.wrap(process_wrap::tokio::KillOnDrop)
+        .wrap(process_wrap::tokio::JobObject);
+}
+
+/// The command's first process has exited: the job ends with it, so that nothing it left
+/// running outlives the attempt (see [`Group::is_empty`]).
+pub fn leader_exited(child: &mut Box<dyn ChildWrapper>, group: Group) {
+    kill(child, group);
+}
+
+/// Ends the job at once: console programs in another job get no SIGTERM.
+pub fn terminate(child: &mut Box<dyn ChildWrapper>, group: Group) {
+    kill(child, group);
+}
+
+/// Ends the job at once.
+pub fn kill(child: &mut Box<dyn ChildWrapper>, _group: Group) {
+    if let Err(error) = child.start_kill() {
+        tracing::debug!(%error, "terminating the attempt's job failed");
+    }
+}
+
+macro_rules! child_pipe {
+    ($($pipe:ty),*) => {$(
+        impl ChildPipe for $pipe {
+            fn into_file(self) -> io::Result<File> {
+                self.into_owned_handle().map(File::from)
+            }
+            fn watch_handle(&self) -> Option<File> {
+                None
+            }
+        }
+    )*};
+}
+child_pipe!(ChildStdout, ChildStderr);
+
+/// How many bytes wait in a pipe: not asked on Windows, where the job ends with its first
+/// process and nothing escapes it to hold a pipe open.
+pub fn waiting(_pipe: &File) -> u64 {
+    0
+}
+
+/// A second, unbuffered handle on `handle` (recover's stdout).
+///
+/// # Errors
+/// When the handle cannot be duplicated.
+pub fn clone_handle(handle: &impl AsHandle) -> io::Result<File> {
+    Ok(File::from(handle.as_handle().try_clone_to_owned()?))
+}
+
+/// Sends 2 for the first Ctrl-C and 15 for the first Ctrl-Break to reach recover through `tx`.
+///
+/// # Errors
+/// When the handlers cannot be installed.
+pub fn forward_cancel_signals(tx: watch::Sender<Option<CancelSignal>>) -> io::Result<()> {
+    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
+    let mut ctrl_break = tokio::signal::windows::ctrl_break()?;
+    tokio::spawn(async move {
+        let number = tokio::select! {
+            _ = ctrl_c.recv() => 2,
+            _ = ctrl_break.recv() => 15,
+        };
+        let _ = tx.send(Some(number));
+    });
+    Ok(())
+}
+
+/// Nothing to do: Windows has no FIFOs that block on opening.
+pub fn non_blocking(_options: &mut OpenOptions) {}
+
+/// Reads exactly `buf.len()` bytes of `file` from `offset`.
+///
+/// # Errors
+/// When the read fails or the file ends first.
+pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    let n = std::os::windows::fs::FileExt::seek_read(file, buf, offset)?;
+    if n == buf.len() {
+        Ok(())
+    } else {
+        Err(io::Error::from(io::ErrorKind::UnexpectedEof))
+    }
 }
 
 #[cfg(test)]
