@@ -33,3 +33,18 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::exit_code;
+
+    #[test]
+    fn bad_input_exits_2_and_a_runtime_that_cannot_start_exits_71() {
+        let runtime = Error::Runtime(std::io::Error::other("no threads"));
+        assert_eq!(runtime.exit_code(), exit_code::CANNOT_START);
+        assert_eq!(runtime.exit_code(), 71);
+        assert_eq!(Error::CircuitName("..".into()).exit_code(), exit_code::USAGE);
+        assert_eq!(Error::Plan(Vec::new()).exit_code(), 2);
+    }
+}
