@@ -130,6 +130,55 @@ pub fn write_fully(output: &mut impl Write, mut chunk: &[u8]) -> io::Result<()> 
     output.flush()
 }
 
+/// A writer that waits out a full non-blocking descriptor instead of failing with `EAGAIN`:
+/// what [`write_fully`] does for one chunk, for code that writes through `Write` (the
+/// subcommands' reports). Other errors (a closed pipe, a full disk) still return.
+#[derive(Debug)]
+pub struct Patient<W>(pub W);
+
+impl<W: Write> Write for Patient<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.0.write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        loop {
+            match self.0.flush() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Writes `text` whole to recover's stdout, waiting out a full non-blocking pipe.
+///
+/// # Errors
+/// The first error other than a full pipe: a closed pipe, a full disk.
+pub fn print(text: &str) -> io::Result<()> {
+    write_fully(&mut Patient(io::stdout().lock()), text.as_bytes())
+}
+
+/// Writes one line to recover's stderr, waiting out a full non-blocking pipe. A line that
+/// cannot be written is dropped: stderr is where recover would have said so.
+pub fn eprint_line(line: &str) {
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
+    text.push('\n');
+    let _ = write_fully(&mut Patient(io::stderr().lock()), text.as_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

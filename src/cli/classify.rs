@@ -1,7 +1,8 @@
 //! The `recover classify` and `recover rules` subcommands: the tools for writing rules.
 //!
 //! In: parsed arguments, a log (file or standard input), rules files. Out: the verdict or the
-//! rule list on standard output, and an exit code; misuse is a [`CommandError`] (exit 2).
+//! rule list on standard output, and an exit code; misuse is a [`CommandError`] (exit 2; 1 when
+//! standard output cannot take the report).
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
@@ -68,7 +69,7 @@ pub enum RulesCommand {
     },
 }
 
-/// Why a subcommand could not do its work (exit 2).
+/// Why a subcommand could not do its work (exit 2, or 1 for [`CommandError::Output`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// The rules are invalid.
@@ -171,7 +172,9 @@ pub fn run_classify(
         }
         text
     };
+    // Flushed here: what stays in stdout's buffer at exit is dropped on a full pipe.
     out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
         .map_err(CommandError::Output)?;
     Ok(0)
 }
@@ -322,7 +325,9 @@ pub fn run_rules(args: &RulesArgs, mut out: impl Write) -> Result<i32, CommandEr
         RulesCommand::Check { file } => check(file)?,
         RulesCommand::List { rules } => list(&Rules::load(None, rules.as_deref())?),
     };
+    // Flushed here: what stays in stdout's buffer at exit is dropped on a full pipe.
     out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
         .map_err(CommandError::Output)?;
     Ok(0)
 }

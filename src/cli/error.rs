@@ -44,7 +44,10 @@ mod tests {
         let runtime = Error::Runtime(std::io::Error::other("no threads"));
         assert_eq!(runtime.exit_code(), exit_code::CANNOT_START);
         assert_eq!(runtime.exit_code(), 71);
-        assert_eq!(Error::CircuitName("..".into()).exit_code(), exit_code::USAGE);
+        assert_eq!(
+            Error::CircuitName("..".into()).exit_code(),
+            exit_code::USAGE
+        );
         assert_eq!(Error::Plan(Vec::new()).exit_code(), 2);
     }
 }

@@ -20,6 +20,7 @@ use crate::insights::render::{Format, render};
 use crate::insights::{
     Insights, SCHEMA_VERSION, advice, aggregate, cache::Cache, progress::Progress,
 };
+use crate::output::eprint_line;
 use crate::workflow::command;
 
 /// `recover insights [--repo OWNER/NAME] [--days 14] [--workflow FILE] [--branch B]
@@ -132,10 +133,7 @@ pub fn run(args: &InsightsArgs) -> i32 {
         .trim_end_matches('/')
         .to_owned();
     match runtime.block_on(report(&settings, &api, actions)) {
-        Ok(text) => {
-            print!("{text}");
-            exit_code::SUCCESS
-        }
+        Ok(text) => super::print_report(&text),
         Err(message) => {
             say(actions, "error", &message);
             exit_code::FAILURE
@@ -374,9 +372,12 @@ fn is_repo(text: &str) -> bool {
 /// streams), a `recover:` line elsewhere. stdout stays the report's.
 fn say(actions: bool, kind: &str, text: &str) {
     if actions {
-        eprintln!("{}", command(kind, &[], text));
+        eprint_line(&command(kind, &[], text));
     } else {
-        eprintln!("recover: {kind}: {}", crate::workflow::one_line(text));
+        eprint_line(&format!(
+            "recover: {kind}: {}",
+            crate::workflow::one_line(text)
+        ));
     }
 }
 

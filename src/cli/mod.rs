@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use classify::{ClassifyArgs, RulesArgs, run_classify, run_rules};
+use classify::{ClassifyArgs, CommandError, RulesArgs, run_classify, run_rules};
 mod classify;
 pub mod error;
 mod insights;
@@ -21,6 +21,7 @@ use crate::exec::Cancel;
 use crate::exit_code;
 use crate::inputs::{EnvValue, INPUTS, RawInputs};
 use crate::log::Log;
+use crate::output::{self, Patient, eprint_line};
 use crate::plan::Plan;
 use crate::state::store::{self, Store};
 use crate::state::{self, inspect};
@@ -191,18 +192,38 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Some(Command::Run(args)) => return run_command(args),
         None => return run_command(cli.run),
-        Some(Command::Classify(args)) => {
-            run_classify(&args, std::io::stdin().lock(), std::io::stdout().lock())
-        }
-        Some(Command::Rules(args)) => run_rules(&args, std::io::stdout().lock()),
+        Some(Command::Classify(args)) => run_classify(
+            &args,
+            std::io::stdin().lock(),
+            Patient(std::io::stdout().lock()),
+        ),
+        Some(Command::Rules(args)) => run_rules(&args, Patient(std::io::stdout().lock())),
         Some(Command::State(command)) => return state_command(command),
         Some(Command::Task(args)) => return run_tasks(&args),
         Some(Command::Insights(args)) => return insights::run(&args),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("error: {}", with_causes(&error));
-        exit_code::USAGE
+        eprint_line(&format!("error: {}", with_causes(&error)));
+        match error {
+            // Nothing the user gave was wrong: the report could not be passed on.
+            CommandError::Output(_) => exit_code::FAILURE,
+            _ => exit_code::USAGE,
+        }
     })
+}
+
+/// Prints a subcommand's report whole, waiting out a full non-blocking pipe; returns the exit
+/// code: 0, or 1 with a message when stdout cannot take it (closed, full disk).
+pub(crate) fn print_report(text: &str) -> i32 {
+    match output::print(text) {
+        Ok(()) => exit_code::SUCCESS,
+        Err(error) => {
+            eprint_line(&format!(
+                "error: standard output: cannot be written: {error}"
+            ));
+            exit_code::FAILURE
+        }
+    }
 }
 
 /// `recover state show|reset`: prints to stdout; problems go to stderr with exit 2.
@@ -243,13 +264,10 @@ fn state_command(command: StateCommand) -> i32 {
         }
     };
     match result {
-        Ok(text) => {
-            print!("{text}");
-            exit_code::SUCCESS
-        }
+        Ok(text) => print_report(&text),
         Err(error) => {
             // The cause (permission denied, a lock held too long) is what the user can act on.
-            eprintln!("error: {}", with_causes(&error));
+            eprint_line(&format!("error: {}", with_causes(&error)));
             Error::State(error).exit_code()
         }
     }

@@ -58,8 +58,7 @@ pub fn run_tasks(args: &TaskArgs) -> i32 {
         Err(problems) => return refuse(&Error::Plan(problems), actions),
     };
     if args.names.is_empty() {
-        print!("{}", list(&path, &tasks));
-        return exit_code::SUCCESS;
+        return super::print_report(&list(&path, &tasks));
     }
     let order = match tasks.expand(&args.names) {
         Ok(order) => order,

@@ -59,6 +59,8 @@ mod signals;
 #[cfg(target_os = "linux")]
 mod state;
 #[cfg(target_os = "linux")]
+mod subcommand_output;
+#[cfg(target_os = "linux")]
 mod tasks;
 #[cfg(target_os = "linux")]
 mod timeout;
