@@ -16,7 +16,7 @@
 //!
 //! In: the file's text. Out: [`Tasks`], checked as a whole (names, inputs, references, cycles)
 //! before anything runs, and the order of the simple tasks a request expands to. This module
-//! only reads and decides; `command.rs` plans and runs.
+//! only reads and decides; `cli/task.rs` plans and runs.
 
 use std::collections::BTreeMap;
 use std::fmt;
