@@ -554,11 +554,7 @@ fn policy(c: &mut Checker<'_>) -> Policy {
 fn state(c: &mut Checker<'_>) -> Option<StatePlan> {
     let name = c.text("circuit");
     if let Some(name) = name.as_deref().filter(|n| !store::is_valid_name(n)) {
-        c.invalid(
-            "circuit",
-            name,
-            "a name of 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`",
-        );
+        c.invalid("circuit", name, &format!("a name of {}", store::NAME_RULE));
     }
     let threshold = c.count("circuit_threshold");
     let cooldown = c

@@ -355,8 +355,11 @@ impl Store {
     }
 }
 
-/// Whether `name` may name a circuit: 1 to 100 of `A-Z a-z 0-9 . _ -`, not starting with a dot,
-/// so that it is a safe file name on every platform.
+/// The circuit-name rule as messages state it (after "expected"); [`is_valid_name`] checks it.
+pub const NAME_RULE: &str = "1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`";
+
+/// Whether `name` may name a circuit ([`NAME_RULE`]): 1 to 100 of `A-Z a-z 0-9 . _ -`, not
+/// starting with a dot, so that it is a safe file name on every platform.
 #[must_use]
 pub fn is_valid_name(name: &str) -> bool {
     (1..=100).contains(&name.len())
