@@ -11,6 +11,7 @@
 
 pub mod breaker;
 pub mod budget;
+mod file;
 pub mod inspect;
 mod shared;
 pub mod store;
