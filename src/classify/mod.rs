@@ -28,7 +28,6 @@ pub mod wait;
 
 use std::fmt;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use matcher::{Found, Hit, StreamMatcher};
@@ -37,9 +36,8 @@ pub use wait::{WaitHint, resolve};
 
 /// The kind of failure. The words are the product's: they appear in outputs, the summary and
 /// `retry_on` lists.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// The network failed: refused, reset, DNS, TLS, unreachable.
@@ -131,9 +129,8 @@ impl fmt::Display for Category {
 }
 
 /// How bad a failure is, for the report.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Expected noise.

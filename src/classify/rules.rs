@@ -4,8 +4,8 @@
 //! every rule compiled and checked, in priority order (inline, then file, then built-ins), or a
 //! [`RulesError`] naming the input, the rule and the line and column at fault.
 //!
-//! The same types generate `docs/rules.schema.json` (see [`schema_json`]), so the schema and the
-//! parser cannot drift apart.
+//! The same types generate `docs/rules.schema.json` (a unit test writes and checks it, so schemars
+//! is only a dev-dependency), so the schema and the parser cannot drift apart.
 
 use std::collections::HashSet;
 use std::fs;
@@ -299,18 +299,6 @@ fn widened(list: &[Spanned<String>]) -> Vec<RuleRegex> {
                 .expect("a pattern that compiles still compiles with decorations allowed")
         })
         .collect()
-}
-
-/// The JSON Schema of rules files, as committed in `docs/rules.schema.json`.
-///
-/// # Panics
-/// Never: a schema is plain JSON and always serialises.
-#[must_use]
-pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(RulesFile);
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
-    text.push('\n');
-    text
 }
 
 #[cfg(test)]

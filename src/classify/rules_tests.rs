@@ -144,6 +144,14 @@ fn a_ten_megabyte_input_is_refused_before_parsing() {
     );
 }
 
+/// The JSON Schema of rules files, as committed in `docs/rules.schema.json`.
+fn schema_json() -> String {
+    let schema = schemars::schema_for!(RulesFile);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}
+
 #[test]
 fn the_committed_schema_is_up_to_date() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.schema.json");

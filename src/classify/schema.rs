@@ -1,25 +1,26 @@
-//! The schema of a rules file as a person writes it: the types serde reads the YAML into and
-//! schemars turns into `docs/rules.schema.json`.
+//! The schema of a rules file as a person writes it: the types serde reads the YAML into and,
+//! in a unit test, schemars turns into `docs/rules.schema.json`.
 //!
 //! In: YAML (through serde). Out: [`RulesFile`], checked for shape only; `rules.rs` compiles it.
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Category, Severity};
 
 /// A rules file as written: a list of rules under `rules`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "recover rules")]
+#[cfg_attr(test, schemars(title = "recover rules"))]
 pub struct RulesFile {
     /// The rules, highest priority first: the first rule that matches an attempt wins.
     pub rules: Vec<RuleSpec>,
 }
 
 /// Which output streams a rule's patterns look at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamSelector {
     /// Standard output only.
@@ -50,11 +51,12 @@ impl StreamSelector {
 /// A rule matches an attempt when every kind of matcher it lists holds: one of its exit codes
 /// (when it lists some), one of its signals (when it lists some), and one of its patterns on some
 /// output line that none of its exclusions veto (when it lists patterns).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// A unique name, shown in the report and the `rule` output (`npm-429`).
-    #[schemars(with = "String")]
+    #[cfg_attr(test, schemars(with = "String"))]
     pub name: Spanned<String>,
     /// The kind of failure this rule recognises.
     pub category: Category,
@@ -89,11 +91,11 @@ pub struct RuleSpec {
     /// Regexes (Rust `regex` syntax), one of which must match an output line. Lines are matched
     /// without their line ending and cut to 4 KiB.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
+    #[cfg_attr(test, schemars(with = "Vec<String>"))]
     pub patterns: Vec<Spanned<String>>,
     /// Regexes that veto a line: a line matching one of them does not count for this rule.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
+    #[cfg_attr(test, schemars(with = "Vec<String>"))]
     pub exclude: Vec<Spanned<String>>,
     /// Which streams the patterns, exclusions and wait patterns look at.
     ///
@@ -106,7 +108,7 @@ pub struct RuleSpec {
     /// They are searched on every line of the attempt, not only the matched one, so a
     /// `Retry-After` header printed apart from the error still counts.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
+    #[cfg_attr(test, schemars(with = "Vec<String>"))]
     pub wait: Vec<Spanned<String>>,
     /// Sample lines that document and test the rule; `recover rules check` verifies them.
     #[serde(default)]
@@ -114,7 +116,8 @@ pub struct RuleSpec {
 }
 
 /// Sample lines for a rule: real lines it must match and near misses it must not.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Examples {
     /// Lines the rule's patterns must match.

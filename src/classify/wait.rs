@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
 /// Numbers at or above this are epoch timestamps (2001-09-09), not seconds to wait: headers such
@@ -116,13 +117,16 @@ fn unit_seconds(unit: &str) -> Option<f64> {
 }
 
 /// Reads an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form `Retry-After` and `Date`
-/// use, into seconds since the Unix epoch.
+/// use, into seconds since the Unix epoch, for years 1970 to 9999.
+///
+/// Lenient where a hint may be: the weekday is not checked, and a day past the month's end
+/// (`31 Feb`) or second 60 (a leap second) carries into what follows instead of losing the hint.
 fn parse_http_date(text: &str) -> Option<u64> {
     let (_weekday, rest) = text.split_once(", ")?;
     let mut fields = rest.split_ascii_whitespace();
     let day: u64 = fields.next()?.parse().ok()?;
     let month = month_number(fields.next()?)?;
-    let year: u64 = fields.next()?.parse().ok()?;
+    let year: i32 = fields.next()?.parse().ok()?;
     let mut clock = fields.next()?.split(':');
     let hour: u64 = clock.next()?.parse().ok()?;
     let minute: u64 = clock.next()?.parse().ok()?;
@@ -136,27 +140,20 @@ fn parse_http_date(text: &str) -> Option<u64> {
     if second > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    let month_start = NaiveDate::from_ymd_opt(year, month, 1)?
+        .and_time(NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
+    let month_start = u64::try_from(month_start).ok()?;
+    Some(month_start + (day - 1) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
-fn month_number(name: &str) -> Option<u64> {
+fn month_number(name: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    MONTHS.iter().position(|m| *m == name).map(|i| i as u64 + 1)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`),
-/// for years from 1970 on.
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let index = MONTHS.iter().position(|m| *m == name)?;
+    u32::try_from(index + 1).ok()
 }
 
 #[cfg(test)]
@@ -196,6 +193,40 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(parse_hint(text), expected, "{text:?}");
+        }
+    }
+
+    /// The calendar at its edges: the epoch, leap days (2000 and 2400 have one, 2100 not),
+    /// the last second of year 9999, and what is not a date.
+    #[test]
+    fn http_dates_at_the_calendars_edges() {
+        let cases = [
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(0)),
+            ("Tue, 29 Feb 2000 12:00:00 GMT", Some(951_825_600)),
+            ("Thu, 29 Feb 2024 00:00:00 GMT", Some(1_709_164_800)),
+            ("Sun, 28 Feb 2100 23:59:59 GMT", Some(4_107_542_399)),
+            ("Mon, 01 Mar 2100 00:00:00 GMT", Some(4_107_542_400)),
+            ("Tue, 29 Feb 2400 00:00:00 GMT", Some(13_574_563_200)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(253_402_300_799)),
+            // A leap second and a day past the month's end carry into what follows.
+            ("Sat, 31 Dec 2016 23:59:60 GMT", Some(1_483_228_800)),
+            ("Mon, 29 Feb 2100 00:00:00 GMT", Some(4_107_542_400)),
+            ("Tue, 31 Feb 2015 00:00:00 GMT", Some(1_425_340_800)),
+            // The weekday is not checked: the date says when.
+            ("Xyz, 01 Jan 1970 00:00:00 GMT", Some(0)),
+            ("Wed, 31 Dec 1969 23:59:59 GMT", None),
+            ("Sat, 01 Jan 10000 00:00:00 GMT", None),
+            ("Thu, 01 Jan 1970 24:00:00 GMT", None),
+            ("Thu, 01 Jan 1970 00:60:00 GMT", None),
+            ("Thu, 01 Jan 1970 00:00:61 GMT", None),
+            ("Thu, 32 Jan 1970 00:00:00 GMT", None),
+            ("Thu, 00 Jan 1970 00:00:00 GMT", None),
+            ("Thu, 01 jan 1970 00:00:00 GMT", None),
+            ("Thu, 01 Jan 1970 00:00 GMT", None),
+            ("Thu, 01 Jan 1970 00:00:00 GMT extra", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_http_date(text), want, "{text:?}");
         }
     }
 

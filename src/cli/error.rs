@@ -10,9 +10,7 @@ pub enum Error {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Plan(Vec<PlanError>),
     /// `recover state reset` was given a name no circuit can have.
-    #[error(
-        "circuit name {0:?} is not valid; expected 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`"
-    )]
+    #[error("circuit name {0:?} is not valid; expected {rule}", rule = crate::state::store::NAME_RULE)]
     CircuitName(String),
     /// The state directory cannot be read or changed (`recover state`).
     #[error(transparent)]

@@ -11,12 +11,14 @@
 
 pub mod breaker;
 pub mod budget;
+mod file;
 pub mod inspect;
 pub mod store;
 
 use std::path::PathBuf;
 
 use breaker::{EpochMillis, Phase, Settings};
+use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 
 /// What a plan asks of shared state. A plan without a circuit and without a budget has none,
 /// and then recover touches no state file at all.
@@ -140,33 +142,22 @@ pub fn describe_refusal(name: &str, refusal: &Refusal) -> String {
     }
 }
 
-/// An instant as RFC 3339 in UTC with whole seconds: `2026-11-28T06:00:00Z`.
+/// An instant as RFC 3339 in UTC with whole seconds: `2026-11-28T06:00:00Z`. Years after 9999
+/// have more digits, without a sign; an instant past the last one chrono can name (in 262142;
+/// only a hand-edited state file holds one) shows as that one.
 #[must_use]
 pub fn rfc3339(ms: EpochMillis) -> String {
-    let secs = ms / 1000;
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    let at = DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
     )
-}
-
-/// The Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -180,6 +171,15 @@ mod tests {
             (951_782_400_000, "2000-02-29T00:00:00Z"),
             (1_764_309_600_999, "2025-11-28T06:00:00Z"),
             (4_102_444_799_000, "2099-12-31T23:59:59Z"),
+            (68_169_600_000, "1972-02-29T00:00:00Z"),
+            (4_102_444_800_000, "2100-01-01T00:00:00Z"),
+            // 2100 is no leap year: 28 February is followed by 1 March.
+            (4_107_542_399_000, "2100-02-28T23:59:59Z"),
+            (4_107_542_400_000, "2100-03-01T00:00:00Z"),
+            (13_574_563_200_000, "2400-02-29T00:00:00Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59Z"),
+            (253_402_300_800_000, "10000-01-01T00:00:00Z"),
+            (u64::MAX, "262142-12-31T23:59:59Z"),
         ];
         for (ms, want) in cases {
             assert_eq!(rfc3339(ms), want, "{ms}");

@@ -2,7 +2,8 @@
 //! changed under a file lock with an atomic replace.
 //!
 //! In: a directory and a [`Key`]. Out: the stored value, or a fresh one with a [`Damaged`]
-//! warning when the file is corrupt, truncated or from a newer recover.
+//! warning when the file is corrupt, truncated or from a newer recover. `file.rs` reads and
+//! writes one file; this module names the files and locks them.
 //!
 //! Why a separate lock file: the data file is replaced by `rename`, so a lock held on it would
 //! be held on a file no longer in the directory, and a second process could lock the new one at
@@ -10,22 +11,15 @@
 //! read-modify-write of `NAME.json` across processes, and the rename means a reader never sees a
 //! half-written file even without the lock.
 
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-/// The version of the state files this recover writes. A file with a higher version is ignored
-/// (with a warning) rather than misread.
-pub const VERSION: u64 = 1;
-
-/// The largest state file recover reads: 1 MiB. A circuit's or the budget's file is a few
-/// hundred bytes; a larger one is not recover's (a 200 MB file took 397 MB of memory to parse),
-/// so it is a warning and a fresh state, and it is never read whole.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub use super::file::{Damaged, MAX_FILE_BYTES, VERSION};
+use super::file::{load, nonblocking, write_atomic};
 
 /// How long [`Store::update`] and [`Store::remove`] wait for another process's lock.
 pub const BLOCKING_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -51,37 +45,6 @@ impl Key {
             Key::Circuit(name) => format!("circuit-{name}"),
             Key::Budget => "budget".to_owned(),
         }
-    }
-}
-
-/// A state file that could not be used, replaced by a fresh state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Damaged {
-    /// The file.
-    pub path: PathBuf,
-    /// What was wrong with it.
-    pub problem: String,
-}
-
-impl Damaged {
-    /// Whether the file has a version newer than this recover's [`VERSION`].
-    #[must_use]
-    pub fn is_newer(&self) -> bool {
-        self.problem.starts_with(NEWER)
-    }
-}
-
-/// How [`Damaged::problem`] starts for a file of a newer version.
-const NEWER: &str = "has version ";
-
-impl fmt::Display for Damaged {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "state file {} {}; starting from a fresh state",
-            self.path.display(),
-            self.problem
-        )
     }
 }
 
@@ -142,14 +105,6 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
-}
-
-/// The file's layout: the version beside the state's own fields.
-#[derive(Serialize, Deserialize)]
-struct Envelope<T> {
-    version: u64,
-    #[serde(flatten)]
-    state: T,
 }
 
 /// What an update found and returned.
@@ -282,7 +237,10 @@ impl Store {
         T: Default + Clone + PartialEq + Serialize + DeserializeOwned,
     {
         let path = self.path(key);
-        let (old, damaged) = load::<T>(&path)?;
+        let (old, damaged) = load::<T>(&path).map_err(|source| StoreError::Read {
+            path: path.clone(),
+            source,
+        })?;
         if let Some(newer) = damaged.as_ref().filter(|d| d.is_newer()) {
             return Err(StoreError::Newer {
                 path,
@@ -291,7 +249,8 @@ impl Store {
         }
         let (new, value) = change(old.clone());
         if new != old || damaged.is_some() {
-            write_atomic(&self.dir, &path, &new)?;
+            write_atomic(&self.dir, &path, &new)
+                .map_err(|source| StoreError::Write { path, source })?;
         }
         Ok(Updated { value, damaged })
     }
@@ -306,7 +265,8 @@ impl Store {
     {
         // Reading needs no lock for consistency (files are replaced whole), so a read-only
         // directory can still be shown.
-        load(&self.path(key))
+        let path = self.path(key);
+        load(&path).map_err(|source| StoreError::Read { path, source })
     }
 
     /// Removes `key`'s file under its lock; returns whether there was one.
@@ -355,8 +315,11 @@ impl Store {
     }
 }
 
-/// Whether `name` may name a circuit: 1 to 100 of `A-Z a-z 0-9 . _ -`, not starting with a dot,
-/// so that it is a safe file name on every platform.
+/// The circuit-name rule as messages state it (after "expected"); [`is_valid_name`] checks it.
+pub const NAME_RULE: &str = "1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`";
+
+/// Whether `name` may name a circuit ([`NAME_RULE`]): 1 to 100 of `A-Z a-z 0-9 . _ -`, not
+/// starting with a dot, so that it is a safe file name on every platform.
 #[must_use]
 pub fn is_valid_name(name: &str) -> bool {
     (1..=100).contains(&name.len())
@@ -366,357 +329,6 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// Opens files without blocking: opening a FIFO put where a state file belongs would otherwise
-/// wait for a writer forever. Reads and writes of regular files are not affected.
-fn nonblocking(options: &mut OpenOptions) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
-    }
-    #[cfg(not(unix))]
-    let _ = options;
-}
-
-/// Reads a state file: `None` when it is missing; an error when it is not a regular file (a
-/// directory, a FIFO, a device: not recover's, and never replaced); `Err(Ok(size))` when it is
-/// larger than [`MAX_FILE_BYTES`], without reading it.
-fn read_capped(path: &Path) -> Result<Option<Result<Vec<u8>, u64>>, io::Error> {
-    use std::io::Read as _;
-    let mut options = OpenOptions::new();
-    options.read(true);
-    nonblocking(&mut options);
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("not a regular file"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Ok(Some(Err(meta.len())));
-    }
-    // The file may grow between the check and the read: read one byte more than allowed.
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Ok(Some(Err(bytes.len() as u64)));
-    }
-    Ok(Some(Ok(bytes)))
-}
-
-/// Reads and decodes a state file; a missing file is the fresh state, a bad one is the fresh
-/// state and a [`Damaged`].
-fn load<T>(path: &Path) -> Result<(T, Option<Damaged>), StoreError>
-where
-    T: Default + DeserializeOwned,
-{
-    let bytes = match read_capped(path) {
-        Ok(Some(Ok(bytes))) => bytes,
-        Ok(Some(Err(size))) => {
-            return Ok((
-                T::default(),
-                Some(Damaged {
-                    path: path.to_owned(),
-                    problem: format!(
-                        "is {size} bytes, larger than the {MAX_FILE_BYTES} bytes a state file may have"
-                    ),
-                }),
-            ));
-        }
-        Ok(None) => return Ok((T::default(), None)),
-        Err(source) => {
-            return Err(StoreError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    match decode(&bytes) {
-        Ok(state) => Ok((state, None)),
-        Err(problem) => Ok((
-            T::default(),
-            Some(Damaged {
-                path: path.to_owned(),
-                problem,
-            }),
-        )),
-    }
-}
-
-/// Decodes a state file's bytes, or says what is wrong with them.
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))?;
-    let version = value
-        .get("version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| "has no version".to_owned())?;
-    if version > VERSION {
-        return Err(format!(
-            "{NEWER}{version}, newer than this recover understands ({VERSION})"
-        ));
-    }
-    let envelope: Envelope<T> =
-        serde_json::from_value(value).map_err(|e| format!("is malformed ({e})"))?;
-    Ok(envelope.state)
-}
-
-/// Writes `state` to a temporary file in `dir`, then renames it over `path`: readers see the old
-/// file or the new one, never a part.
-fn write_atomic<T: Serialize>(dir: &Path, path: &Path, state: &T) -> Result<(), StoreError> {
-    let fail = |source| StoreError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let envelope = Envelope {
-        version: VERSION,
-        state,
-    };
-    let mut text = serde_json::to_vec_pretty(&envelope).map_err(|e| fail(e.into()))?;
-    text.push(b'\n');
-    let mut temp = tempfile::Builder::new()
-        .prefix(".state-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    temp.write_all(&text).map_err(fail)?;
-    temp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::breaker::Circuit;
-    use crate::state::budget::Budget;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(&dir.path().join("state")).unwrap();
-        (dir, store)
-    }
-
-    fn bump(store: &Store) -> Updated<u64> {
-        store
-            .update(&Key::Budget, |b: Budget| {
-                let spent = b.spent + 1;
-                (Budget { spent, ..b }, spent)
-            })
-            .unwrap()
-    }
-
-    #[test]
-    fn an_update_round_trips_through_a_versioned_file() {
-        let (_dir, store) = store();
-        assert_eq!(bump(&store).value, 1);
-        assert_eq!(bump(&store).value, 2);
-        let text = fs::read_to_string(store.path(&Key::Budget)).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(json["version"], 1);
-        assert_eq!(json["spent"], 2);
-    }
-
-    #[test]
-    fn bad_files_are_a_warning_and_a_fresh_state() {
-        let cases = [
-            ("corrupt", "{{{ not json", "is not valid JSON"),
-            (
-                "truncated",
-                "{\"version\": 1, \"spent\": 4",
-                "is not valid JSON",
-            ),
-            ("empty", "", "is not valid JSON"),
-            (
-                "future",
-                "{\"version\": 99, \"spent\": 4}",
-                "has version 99, newer",
-            ),
-            ("no version", "{\"spent\": 4}", "has no version"),
-            (
-                "wrong shape",
-                "{\"version\": 1, \"spent\": \"x\"}",
-                "is malformed",
-            ),
-        ];
-        for (what, text, problem) in cases {
-            let (_dir, store) = store();
-            fs::write(store.path(&Key::Budget), text).unwrap();
-            let (budget, damaged) = store.read::<Budget>(&Key::Budget).unwrap();
-            assert_eq!(budget, Budget::default(), "{what}");
-            let damaged = damaged.unwrap_or_else(|| panic!("{what}: no warning"));
-            assert!(damaged.problem.starts_with(problem), "{what}: {damaged}");
-            assert!(damaged.to_string().ends_with("starting from a fresh state"));
-            if what == "future" {
-                // A newer recover's file is left alone: an update is an error, the file stays.
-                let error = store.update(&Key::Budget, |b: Budget| (b, ())).unwrap_err();
-                assert!(
-                    error
-                        .to_string()
-                        .ends_with("leaving it to the newer recover"),
-                    "{error}"
-                );
-                assert_eq!(fs::read_to_string(store.path(&Key::Budget)).unwrap(), text);
-                continue;
-            }
-            // An update starts fresh and replaces the bad file with a good one.
-            let updated = bump(&store);
-            assert_eq!(updated.value, 1, "{what}");
-            assert!(updated.damaged.is_some(), "{what}");
-            assert_eq!(
-                store.read::<Budget>(&Key::Budget).unwrap().1,
-                None,
-                "{what}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_file_over_the_size_limit_is_a_warning_and_a_fresh_state_and_is_replaced() {
-        let (_dir, store) = store();
-        let path = store.path(&Key::Budget);
-        let big = format!(
-            "{{\"version\": 1, \"spent\": 4, \"pad\": \"{}\"}}",
-            "x".repeat(usize::try_from(MAX_FILE_BYTES).unwrap())
-        );
-        fs::write(&path, &big).unwrap();
-        let (budget, damaged) = store.read::<Budget>(&Key::Budget).unwrap();
-        assert_eq!(budget, Budget::default());
-        let damaged = damaged.unwrap();
-        assert!(
-            damaged.problem.contains("larger than the 1048576 bytes"),
-            "{damaged}"
-        );
-        assert_eq!(bump(&store).value, 1);
-        assert!(fs::metadata(&path).unwrap().len() < 1000);
-        // At the limit exactly, the file is read (and here is valid).
-        let at_limit = format!(
-            "{{\"version\": 1, \"limit\": 9, \"spent\": 4}}{}",
-            " ".repeat(1 << 20)
-        );
-        fs::write(&path, &at_limit.as_bytes()[..1 << 20]).unwrap();
-        let (budget, damaged) = store.read::<Budget>(&Key::Budget).unwrap();
-        assert_eq!((budget.spent, damaged), (4, None));
-    }
-
-    #[test]
-    fn what_is_not_a_regular_file_is_an_error_and_is_left_alone() {
-        let (_dir, store) = store();
-        let path = store.path(&Key::Budget);
-        fs::create_dir(&path).unwrap();
-        let error = store.read::<Budget>(&Key::Budget).unwrap_err();
-        assert!(
-            error.to_string().starts_with("cannot read state file"),
-            "{error}"
-        );
-        assert!(store.update(&Key::Budget, |b: Budget| (b, ())).is_err());
-        assert!(path.is_dir());
-        #[cfg(unix)]
-        {
-            fs::remove_dir(&path).unwrap();
-            nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
-            // Opening a FIFO for reading would wait for a writer forever.
-            let error = store.read::<Budget>(&Key::Budget).unwrap_err();
-            let cause = std::error::Error::source(&error).unwrap().to_string();
-            assert_eq!(cause, "not a regular file");
-        }
-    }
-
-    #[test]
-    fn try_lock_says_when_another_holder_has_the_lock() {
-        let (_dir, store) = store();
-        let held = store.try_lock(&Key::Budget).unwrap().expect("free");
-        assert!(store.try_lock(&Key::Budget).unwrap().is_none());
-        drop(held);
-        assert!(store.try_lock(&Key::Budget).unwrap().is_some());
-    }
-
-    #[test]
-    fn an_unwritable_directory_is_an_error_not_a_panic() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a-file");
-        fs::write(&file, "").unwrap();
-        let error = Store::create(&file.join("state")).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("cannot create the state directory"),
-            "{error}"
-        );
-        // A store whose directory vanished cannot lock, and says which file.
-        let store = Store::existing(&file.join("gone"));
-        let error = store
-            .update(&Key::Circuit("db".into()), |c: Circuit| (c, ()))
-            .unwrap_err();
-        assert!(
-            error.to_string().starts_with("cannot lock state file"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn threads_updating_at_once_lose_no_update() {
-        let (_dir, store) = store();
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| {
-                    for _ in 0..25 {
-                        bump(&store);
-                    }
-                });
-            }
-        });
-        let (budget, _) = store.read::<Budget>(&Key::Budget).unwrap();
-        assert_eq!(budget.spent, 200);
-    }
-
-    #[test]
-    fn circuits_are_listed_and_removed_by_name() {
-        let (_dir, store) = store();
-        for name in ["web", "db"] {
-            store
-                .update(&Key::Circuit(name.into()), |c: Circuit| {
-                    let failures = c.consecutive_failures + 1;
-                    (
-                        Circuit {
-                            consecutive_failures: failures,
-                            ..c
-                        },
-                        (),
-                    )
-                })
-                .unwrap();
-        }
-        assert_eq!(store.circuits().unwrap(), vec!["db", "web"]);
-        assert!(store.remove(&Key::Circuit("db".into())).unwrap());
-        assert!(!store.remove(&Key::Circuit("db".into())).unwrap());
-        assert_eq!(store.circuits().unwrap(), vec!["web"]);
-        assert!(
-            Store::existing(Path::new("/nonexistent/x"))
-                .circuits()
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn circuit_names_are_safe_file_names() {
-        for good in ["db", "npm-registry", "a.b_c-1", &"x".repeat(100)] {
-            assert!(is_valid_name(good), "{good}");
-        }
-        for bad in [
-            "",
-            ".hidden",
-            "a/b",
-            "..",
-            "a b",
-            "é",
-            "a\\b",
-            &"x".repeat(101),
-        ] {
-            assert!(!is_valid_name(bad), "{bad}");
-        }
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -19,7 +19,6 @@
 //! only reads and decides; `cli/task.rs` plans and runs.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Deserialize;
 
@@ -52,15 +51,22 @@ pub enum Task {
 }
 
 /// What is wrong with a task file or a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
     /// The file is not valid YAML of the expected shape.
+    #[error("{0}")]
     Yaml(String),
     /// The file is too large to be a task file.
+    #[error("larger than {MAX_FILE_BYTES} bytes")]
     TooLarge,
     /// A task has a name no task can have.
+    #[error("task name {0:?} is not valid; use 1 to {MAX_NAME} letters, digits, `.`, `_` or `-`")]
     BadName(String),
     /// A task sets something that is not an input of `recover run`.
+    #[error(
+        "task {task}: {key:?} is not an input of recover run; the inputs are {inputs}, and `description`",
+        inputs = input_names()
+    )]
     UnknownInput {
         /// The task.
         task: String,
@@ -68,6 +74,7 @@ pub enum TaskError {
         key: String,
     },
     /// A task's input has a value that is not a string, a number or a boolean.
+    #[error("task {task}: input {key} must be a string, a number or a boolean")]
     BadValue {
         /// The task.
         task: String,
@@ -75,6 +82,10 @@ pub enum TaskError {
         key: String,
     },
     /// A composite task, or the request, names a task the file does not have.
+    #[error(
+        "{within}no task named {name:?} in the file",
+        within = task.as_ref().map(|task| format!("task {task}: ")).unwrap_or_default()
+    )]
     Unknown {
         /// The composite task that names it; `None` for a name asked for on the command line.
         task: Option<String>,
@@ -82,54 +93,25 @@ pub enum TaskError {
         name: String,
     },
     /// Composite tasks that end up running themselves.
+    #[error("tasks run themselves: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
     /// A composite task with nothing in it.
+    #[error("task {0}: a composite task needs at least one task")]
     Empty(String),
     /// A task sets `github_token`: a secret does not belong in a file kept in the repository.
+    #[error(
+        "task {0}: github_token does not belong in a file; recover task takes it from the GITHUB_TOKEN environment variable"
+    )]
     Secret(String),
 }
 
-impl fmt::Display for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Yaml(message) => write!(f, "{message}"),
-            TaskError::TooLarge => write!(f, "larger than {MAX_FILE_BYTES} bytes"),
-            TaskError::BadName(name) => write!(
-                f,
-                "task name {name:?} is not valid; use 1 to {MAX_NAME} letters, digits, `.`, `_` or `-`"
-            ),
-            TaskError::UnknownInput { task, key } => write!(
-                f,
-                "task {task}: {key:?} is not an input of recover run; the inputs are {}, and `description`",
-                INPUTS
-                    .iter()
-                    .map(|spec| spec.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            TaskError::BadValue { task, key } => write!(
-                f,
-                "task {task}: input {key} must be a string, a number or a boolean"
-            ),
-            TaskError::Unknown {
-                task: Some(task),
-                name,
-            } => {
-                write!(f, "task {task}: no task named {name:?} in the file")
-            }
-            TaskError::Unknown { task: None, name } => {
-                write!(f, "no task named {name:?} in the file")
-            }
-            TaskError::Cycle(path) => write!(f, "tasks run themselves: {}", path.join(" -> ")),
-            TaskError::Empty(task) => {
-                write!(f, "task {task}: a composite task needs at least one task")
-            }
-            TaskError::Secret(task) => write!(
-                f,
-                "task {task}: github_token does not belong in a file; recover task takes it from the GITHUB_TOKEN environment variable"
-            ),
-        }
-    }
+/// The names of `recover run`'s inputs, for [`TaskError::UnknownInput`].
+fn input_names() -> String {
+    INPUTS
+        .iter()
+        .map(|spec| spec.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The file as written, before checking.

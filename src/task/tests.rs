@@ -136,3 +136,62 @@ fn an_oversized_file_is_refused_before_parsing() {
     );
     assert_eq!(Tasks::parse(&yaml), Err(vec![TaskError::TooLarge]));
 }
+
+#[test]
+fn every_task_error_has_its_exact_message() {
+    let inputs: Vec<&str> = INPUTS.iter().map(|spec| spec.name).collect();
+    let cases = [
+        (TaskError::Yaml("bad at line 2".into()), "bad at line 2".to_owned()),
+        (TaskError::TooLarge, "larger than 1048576 bytes".to_owned()),
+        (
+            TaskError::BadName("a b".into()),
+            "task name \"a b\" is not valid; use 1 to 64 letters, digits, `.`, `_` or `-`".to_owned(),
+        ),
+        (
+            TaskError::UnknownInput {
+                task: "t".into(),
+                key: "retries".into(),
+            },
+            format!(
+                "task t: \"retries\" is not an input of recover run; the inputs are {}, and `description`",
+                inputs.join(", ")
+            ),
+        ),
+        (
+            TaskError::BadValue {
+                task: "t".into(),
+                key: "command".into(),
+            },
+            "task t: input command must be a string, a number or a boolean".to_owned(),
+        ),
+        (
+            TaskError::Unknown {
+                task: Some("ci".into()),
+                name: "e3e".into(),
+            },
+            "task ci: no task named \"e3e\" in the file".to_owned(),
+        ),
+        (
+            TaskError::Unknown {
+                task: None,
+                name: "e3e".into(),
+            },
+            "no task named \"e3e\" in the file".to_owned(),
+        ),
+        (
+            TaskError::Cycle(names(&["a", "b", "a"])),
+            "tasks run themselves: a -> b -> a".to_owned(),
+        ),
+        (
+            TaskError::Empty("ci".into()),
+            "task ci: a composite task needs at least one task".to_owned(),
+        ),
+        (
+            TaskError::Secret("t".into()),
+            "task t: github_token does not belong in a file; recover task takes it from the GITHUB_TOKEN environment variable".to_owned(),
+        ),
+    ];
+    for (error, want) in cases {
+        assert_eq!(error.to_string(), want, "{error:?}");
+    }
+}

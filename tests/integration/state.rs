@@ -282,7 +282,7 @@ fn state_reset_forgets_a_circuit() {
     Test::new()
         .args(["state", "reset", "../x"])
         .status(2)
-        .stderr_contains("circuit name \"../x\" is not valid")
+        .stderr_contains("circuit name \"../x\" is not valid; expected 1 to 100 letters, digits, `.`, `_` or `-`, not starting with `.`")
         .run();
 }
 
