@@ -66,8 +66,14 @@ impl<O: Observer> Watch<O> {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (Option<O>, Option<String>) {
-        (self.observer, self.failure)
+    /// What a relay hands back once its input ended.
+    pub(crate) fn relayed(self, tail: Tail, write_error: Option<io::Error>) -> Relayed<O> {
+        Relayed {
+            tail,
+            observer: self.observer,
+            observer_failure: self.failure,
+            write_error,
+        }
     }
 }
 
@@ -236,13 +242,7 @@ pub(super) fn run_ring<O: Observer>(
     }
     kept.extend_from_slice(&ring[..pos]);
     let tail = Tail::from_end(tail_capacity, &kept, total);
-    let (observer, observer_failure) = watch.into_parts();
-    Ok(Relayed {
-        tail,
-        observer,
-        observer_failure,
-        write_error,
-    })
+    Ok(watch.relayed(tail, write_error))
 }
 
 /// [`relay`] as a task of the async runtime, for when no thread could be started for it (a
@@ -281,13 +281,7 @@ pub async fn relay_async<O: Observer>(
         tail.push(&buf[..n]);
         progress.relayed.fetch_add(n as u64, Ordering::Relaxed);
     }
-    let (observer, observer_failure) = watch.into_parts();
-    Ok(Relayed {
-        tail,
-        observer,
-        observer_failure,
-        write_error,
-    })
+    Ok(watch.relayed(tail, write_error))
 }
 
 #[cfg(test)]
