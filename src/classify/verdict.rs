@@ -10,7 +10,8 @@
 //! 2. facts of the exit that leave no doubt: recover's own time limit, `timeout(1)`'s 124, the
 //!    shell's 126 (not executable, unless a rule says the file was busy) and 127 (not found);
 //! 3. the built-in cause rules, in priority order;
-//! 4. a kill (`SIGKILL`, 137): most often the kernel's out-of-memory killer;
+//! 4. a kill (`SIGKILL`, 137): most often the kernel's out-of-memory killer; a `SIGTERM` (143):
+//!    most often a time limit (`timeout --preserve-status`, a job's limit) or a cancel;
 //! 5. symptom rules (a test failed, a step exited non-zero), the user's first;
 //! 6. nothing: `unknown`.
 //!
@@ -45,6 +46,8 @@ pub enum Decider {
     NotRunnable,
     /// `SIGKILL` (or 137): killed from outside, most often by the out-of-memory killer.
     Killed,
+    /// `SIGTERM` (or 143): stopped from outside, most often by a time limit.
+    Terminated,
     /// No evidence.
     Nothing,
 }
@@ -69,6 +72,9 @@ impl Decider {
             }
             Decider::Killed => {
                 "killed by SIGKILL (137), most often the out-of-memory killer".to_string()
+            }
+            Decider::Terminated => {
+                "terminated by SIGTERM (143), most often a time limit".to_string()
             }
             Decider::Nothing => "no rule matched and the exit code says nothing".to_string(),
         }
@@ -141,6 +147,7 @@ impl Rules {
             .or_else(|| exit_decider(facts))
             .or_else(|| holds.iter().find(cause).map(|(i, _)| Decider::Cause(*i)))
             .or_else(|| killed(facts).then_some(Decider::Killed))
+            .or_else(|| terminated(facts).then_some(Decider::Terminated))
             .or_else(|| holds.first().map(|(i, _)| Decider::Symptom(*i)))
             .unwrap_or(Decider::Nothing);
         let by_rule = |index: usize| {
@@ -196,6 +203,11 @@ fn killed(facts: &ExitFacts) -> bool {
     facts.signal == Some(9) || (facts.signal.is_none() && facts.exit_code == 137)
 }
 
+/// A `SIGTERM` that no rule explains: `timeout --preserve-status` and CI time limits send it.
+fn terminated(facts: &ExitFacts) -> bool {
+    facts.signal == Some(15) || (facts.signal.is_none() && facts.exit_code == 143)
+}
+
 impl Classification {
     /// The verdict when no rule decided: a timeout (recover's limit, or `timeout(1)`'s 124) is
     /// `timeout`, a SIGKILL (137) is `resource` (most often the kernel's out-of-memory killer),
@@ -206,6 +218,7 @@ impl Classification {
             Some(Decider::TimedOut | Decider::TimeoutExit) => (Category::Timeout, Severity::Medium),
             Some(_) => (Category::Permanent, Severity::High),
             None if killed(facts) => (Category::Resource, Severity::High),
+            None if terminated(facts) => (Category::Timeout, Severity::Medium),
             None => (Category::Unknown, Severity::Medium),
         };
         Classification {
@@ -341,6 +354,12 @@ mod tests {
             e.classification.category,
             Category::Permanent,
             "a cause outweighs a kill"
+        );
+        let e = weigh(&rules, "", 143, None);
+        assert_eq!(
+            (e.decider, e.classification.category),
+            (Decider::Terminated, Category::Timeout),
+            "a SIGTERM no rule explains is a time limit"
         );
         let e = weigh(&rules, "nothing to see\n", 1, None);
         assert_eq!(
