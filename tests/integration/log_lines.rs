@@ -2,7 +2,6 @@
 //! ended with, none is silenced by a command's `::stop-commands::`, and none is lost when
 //! recover's stdout is a full non-blocking pipe.
 
-use std::io::Read;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -123,13 +122,9 @@ fn a_command_that_stops_workflow_commands_cannot_silence_recover() {
 
 #[test]
 fn no_line_is_lost_on_a_full_non_blocking_stdout() {
-    let (read, write) = nix::unistd::pipe().unwrap();
     // One page: "::group::Attempt 1\n" and the command's 4077 bytes fill it exactly, so every
     // line recover writes after the attempt meets a full pipe until the reader wakes.
-    nix::fcntl::fcntl(&read, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
-    let flags = nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_GETFL).unwrap();
-    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+    let (read, write) = crate::support::small_non_blocking_pipe();
     let test = Test::new().actions().args(["--max-attempts", "1"]).args([
         "--command",
         "head -c 4076 /dev/zero | tr '\\0' 'a'; echo; exit 4",
@@ -141,21 +136,7 @@ fn no_line_is_lost_on_a_full_non_blocking_stdout() {
         .stderr(Stdio::null());
     let mut child = command.spawn().unwrap();
     drop(command);
-    // A slow reader: it sleeps before reading anything, then drains a little at a time.
-    let reader = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
-        let mut file = std::fs::File::from(read);
-        let mut all = Vec::new();
-        let mut buf = [0u8; 512];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => all.extend_from_slice(&buf[..n]),
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        all
-    });
+    let reader = crate::support::slow_reader(read, Duration::from_millis(700));
     let status = child.wait().unwrap();
     let stdout = String::from_utf8(reader.join().unwrap()).unwrap();
     assert_eq!(status.code(), Some(4));

@@ -4,26 +4,15 @@
 
 use std::fmt::Write as _;
 use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::RECOVER;
 
-/// A one-page pipe whose write end is non-blocking.
-fn small_non_blocking_pipe() -> (OwnedFd, OwnedFd) {
-    let (read, write) = nix::unistd::pipe().unwrap();
-    nix::fcntl::fcntl(&read, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
-    let flags = nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_GETFL).unwrap();
-    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
-    (read, write)
-}
-
 /// Runs recover with `args` in `dir`, its stdout a full non-blocking pipe drained late and
 /// slowly; returns the exit code, what came through and stderr.
 fn through_a_slow_pipe(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let (read, write) = small_non_blocking_pipe();
+    let (read, write) = crate::support::small_non_blocking_pipe();
     let mut child = Command::new(RECOVER)
         .args(args)
         .current_dir(dir)
@@ -33,20 +22,7 @@ fn through_a_slow_pipe(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, St
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let reader = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        let mut file = std::fs::File::from(read);
-        let mut all = Vec::new();
-        let mut buf = [0u8; 512];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => all.extend_from_slice(&buf[..n]),
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        all
-    });
+    let reader = crate::support::slow_reader(read, Duration::from_millis(500));
     let mut stderr = String::new();
     child
         .stderr

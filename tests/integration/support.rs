@@ -436,3 +436,39 @@ pub fn sha256(bytes: &[u8]) -> String {
             hex
         })
 }
+
+#[cfg(target_os = "linux")]
+/// A one-page pipe whose write end is non-blocking, as a parent that set `O_NONBLOCK` hands
+/// recover its stdout: every write past 4 KiB meets a full pipe until the reader drains it.
+pub fn small_non_blocking_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    nix::fcntl::fcntl(&read, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+    let flags = nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+    (read, write)
+}
+
+#[cfg(target_os = "linux")]
+/// A slow reader of `read`: it sleeps before reading anything, then drains a little at a
+/// time; the thread returns all it read once the pipe closes.
+pub fn slow_reader(
+    read: std::os::fd::OwnedFd,
+    first_wait: Duration,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        std::thread::sleep(first_wait);
+        let mut file = fs::File::from(read);
+        let mut all = Vec::new();
+        let mut buf = [0u8; 512];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => all.extend_from_slice(&buf[..n]),
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        all
+    })
+}
